@@ -1,0 +1,87 @@
+/**
+ * `createApp(deps)`: the HTTP surface, shared by the Node server and the Workers entry. Routes are
+ * thin; everything they call comes in through `deps` (see compose.ts).
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { ApiError, errorBody, statusOf } from "./errors.js";
+import { requireKey } from "./http/auth.js";
+import type { AppEnv } from "./http/types.js";
+import { registerAuditRoutes } from "./routes/admin/audit.js";
+import { registerCatalogEntityRoutes } from "./routes/admin/catalog-entities.js";
+import { registerExplainRoutes } from "./routes/admin/explain.js";
+import { registerKeyRoutes } from "./routes/admin/keys.js";
+import { registerDecisionRoutes } from "./routes/decisions.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import type { AuditService } from "./services/audit-service.js";
+import type { AuthService } from "./services/auth-service.js";
+import type { CatalogService } from "./services/catalog-service.js";
+import type { DecisionService } from "./services/decision-service.js";
+import type { Stores } from "./store/ports.js";
+import type { Logger } from "./telemetry/logger.js";
+import { newId } from "./domain/ids.js";
+import { HTTPException } from "hono/http-exception";
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly stores: Stores;
+  readonly catalog: CatalogService;
+  readonly decisions: DecisionService;
+  readonly auth: AuthService;
+  readonly audit: AuditService;
+  readonly clock: () => number;
+  /** Deadline for readiness probes and admin store calls. */
+  readonly adminTimeoutMs: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  const { logger } = deps;
+
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newId("req", deps.clock(), 10);
+    c.set("requestId", requestId);
+    c.header("X-Request-Id", requestId);
+    await next();
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    c.header("X-Request-Id", requestId);
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+      return c.json(errorBody(err.code, err.message, requestId, err.details), statusOf(err.code));
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = err.status === 413 ? "PAYLOAD_TOO_LARGE" : err.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : err.status === 404 ? "NOT_FOUND" : "BAD_REQUEST";
+      return c.json(errorBody(code, code === "BAD_REQUEST" ? "bad request" : code.toLowerCase().replace(/_/g, " "), requestId), statusOf(code));
+    }
+    logger.error({ err, requestId, path: c.req.path }, "unhandled error");
+    return c.json(errorBody("INTERNAL", "internal error", requestId), 500);
+  });
+
+  app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404));
+
+  registerHealthRoutes(app, deps.stores.meta, deps.adminTimeoutMs);
+  registerDecisionRoutes(app, deps.decisions);
+
+  // Admin: every route needs a key; ops-only unless a route lets advertiser keys read.
+  app.use("/v1/admin/*", requireKey(deps.auth));
+  app.use("/v1/admin/keys/*", requireKey(deps.auth, { role: "ops" }));
+  app.use("/v1/admin/keys", requireKey(deps.auth, { role: "ops" }));
+  app.use("/v1/admin/audit", requireKey(deps.auth, { role: "ops" }));
+  app.use("/v1/admin/explain", requireKey(deps.auth, { role: "ops" }));
+  registerCatalogEntityRoutes(app, deps.catalog, deps.audit);
+  registerKeyRoutes(app, deps.auth, deps.catalog, deps.audit);
+  registerAuditRoutes(app, deps.audit);
+  registerExplainRoutes(app, deps.decisions);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Sponsored Placements", version: "1.0.0", description: "Fills the sponsored slots of news article pages." },
+  });
+  return app;
+}

@@ -1,0 +1,104 @@
+/**
+ * The composition root: builds the logger, stores and services from the configuration, once.
+ * No module holds hidden singletons; tests build their own with overrides.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createApp } from "./app.js";
+import type { Config } from "./config.js";
+import { CatalogDocumentSchema, type CatalogDocument } from "./domain/catalog-schema.js";
+import type { Random } from "./domain/selection.js";
+import { createTokenSigner } from "./domain/tokens.js";
+import { createAuditService } from "./services/audit-service.js";
+import { createAuthService } from "./services/auth-service.js";
+import { createCatalogService } from "./services/catalog-service.js";
+import { createDecisionService } from "./services/decision-service.js";
+import { createKeys } from "./store/keys.js";
+import { createMemoryStores } from "./store/memory/memory-stores.js";
+import { createRedisClient } from "./store/redis/client.js";
+import { createRedisStores } from "./store/redis/redis-stores.js";
+import type { Stores } from "./store/ports.js";
+import { createLogger, type Logger } from "./telemetry/logger.js";
+
+export interface ComposeOptions {
+  readonly logger?: Logger;
+  readonly clock?: () => number;
+  readonly random?: Random;
+  /** Use these stores instead of building them from the configuration. */
+  readonly stores?: Stores;
+  /** Start the background catalog refresh (off in most tests). */
+  readonly background?: boolean;
+  /** Called with the generated ops key when `ADMIN_API_KEY` is unset. */
+  readonly onGeneratedAdminKey?: (key: string) => void;
+}
+
+export type Service = Awaited<ReturnType<typeof composeService>>;
+
+/** The sample catalog bundled with the service (src/data/sample-catalog.json). */
+export function loadSampleCatalog(): CatalogDocument {
+  const raw = JSON.parse(readFileSync(new URL("./data/sample-catalog.json", import.meta.url), "utf8")) as unknown;
+  return CatalogDocumentSchema.parse(raw);
+}
+
+export async function buildStores(config: Config, clock: () => number): Promise<Stores> {
+  const keys = createKeys(config.REDIS_KEY_PREFIX);
+  if (!config.REDIS_URL) return createMemoryStores(keys, clock);
+  const redis = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
+  await redis.connect();
+  return createRedisStores(redis, keys);
+}
+
+export async function composeService(config: Config, options: ComposeOptions = {}) {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const clock = options.clock ?? Date.now;
+  const random = options.random ?? Math.random;
+  const stores = options.stores ?? (await buildStores(config, clock));
+
+  const trackingSecret = config.TRACKING_SECRET ?? randomBytes(32).toString("base64url");
+  if (!config.TRACKING_SECRET) logger.warn("TRACKING_SECRET is unset: generated one for this process; tracking links die with it");
+  const userKeySecret = config.USER_KEY_SECRET ?? (await stores.meta.getOrCreateSecret("user-key-secret", randomBytes(32).toString("base64url")));
+  let bootstrapKey = config.ADMIN_API_KEY;
+  if (!bootstrapKey) {
+    bootstrapKey = "spk_" + randomBytes(24).toString("base64url");
+    (options.onGeneratedAdminKey ?? ((k: string) => process.stdout.write(`\nADMIN_API_KEY is unset; generated ops key for this run:\n  ${k}\n\n`)))(bootstrapKey);
+  }
+
+  const catalog = createCatalogService({ store: stores.catalog, logger });
+  if (config.SEED_SAMPLE_DATA && (await stores.catalog.version()) === 0) {
+    await catalog.replace(loadSampleCatalog());
+    logger.info("loaded the sample catalog into an empty store");
+  }
+  await catalog.refresh(true);
+  if (options.background ?? true) catalog.start(config.CATALOG_POLL_MS);
+
+  const signer = createTokenSigner(trackingSecret, config.TRACKING_SECRET_PREVIOUS);
+  const decisions = createDecisionService({
+    catalog,
+    caps: stores.caps,
+    signer,
+    clock,
+    random,
+    hashUserKey: (key) => createHmac("sha256", userKeySecret).update(key).digest("base64url").slice(0, 22),
+    baseUrl: config.PUBLIC_BASE_URL,
+    tokenTtlSeconds: config.TRACKING_TOKEN_TTL,
+    logger,
+  });
+  const auth = createAuthService({ keys: stores.keys, bootstrapKey, clock });
+  const audit = createAuditService({ store: stores.audit, clock, logger });
+  const app = createApp({ logger, stores, catalog, decisions, auth, audit, clock, adminTimeoutMs: config.ADMIN_TIMEOUT_MS });
+
+  return {
+    app,
+    logger,
+    stores,
+    catalog,
+    decisions,
+    auth,
+    signer,
+    bootstrapKey,
+    async close(): Promise<void> {
+      catalog.stop();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Configuration: every environment variable the service reads, parsed once at start with zod.
+ * A bad value stops the process with a message naming the variable. Nothing else reads
+ * `process.env`.
+ */
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** `86400`, `90s`, `15m`, `24h` or `7d` → seconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(s|m|h|d)?$/, "must be seconds or a number with s, m, h or d")
+  .transform((v) => {
+    const n = parseInt(v, 10);
+    const unit = v.replace(/^\d+/, "");
+    return n * (unit === "m" ? 60 : unit === "h" ? 3600 : unit === "d" ? 86400 : 1);
+  })
+  .refine((s) => s > 0, "must be positive");
+
+const secret = z.string().min(16, "must be at least 16 characters");
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be comma-separated host:port pairs")
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -").default("sp"),
+  STORE_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(30),
+  ADMIN_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(5000),
+  ADMIN_API_KEY: secret.optional(),
+  TRACKING_SECRET: secret.optional(),
+  TRACKING_SECRET_PREVIOUS: secret.optional(),
+  TRACKING_TOKEN_TTL: duration.default(86400),
+  USER_KEY_SECRET: secret.optional(),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, "must be an http(s) origin")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  SEED_SAMPLE_DATA: bool.optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  CATALOG_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config extends Omit<Env, "PUBLIC_BASE_URL" | "SEED_SAMPLE_DATA"> {
+  PUBLIC_BASE_URL: string;
+  SEED_SAMPLE_DATA: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; throws `ConfigError` naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" (a common result of `VAR= npm start` or compose files).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const e = result.data;
+  if (e.NODE_ENV === "production") {
+    const missing = (["TRACKING_SECRET", "ADMIN_API_KEY"] as const).filter((k) => !e[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(`invalid configuration:\n  ${missing.map((k) => `${k}: required when NODE_ENV=production`).join("\n  ")}`);
+    }
+  }
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new ConfigError("invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both");
+  }
+  const usesRedis = Boolean(e.REDIS_URL || e.REDIS_CLUSTER_NODES);
+  return {
+    ...e,
+    PUBLIC_BASE_URL: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
+    SEED_SAMPLE_DATA: e.SEED_SAMPLE_DATA ?? !usesRedis,
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The compiled, indexed, immutable view of the catalog that decisions read. Built once per catalog
+ * version (targeting compiled to closures, caps resolved, units grouped by format) and swapped in
+ * as one reference, so decisions never see a half-built catalog.
+ *
+ * Index: per placement, the active campaigns that have a unit of an accepted format, bucketed by
+ * the section/topic/keyword keys their targeting requires (see `requiredIndexKeys`); campaigns whose
+ * targeting needs no such key sit in `open`. A decision looks only at `open` plus the buckets of its
+ * page's keys, so its cost follows the number of campaigns that could match, not the catalog size.
+ */
+import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
+import { compileCaps, type CompiledCap } from "./caps.js";
+import type { PageContext } from "./context.js";
+import { TIER_RANK } from "./selection.js";
+import { compileTargeting, findFailingNode, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
+import { normalizeWord } from "./context.js";
+import type { TargetingNode } from "./catalog-schema.js";
+
+export interface CompiledCampaign {
+  readonly id: string;
+  readonly source: Campaign;
+  readonly advertiserId: string;
+  readonly advertiserName: string;
+  readonly labels: readonly string[];
+  readonly tierRank: number;
+  readonly weight: number;
+  readonly active: boolean;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly placements: ReadonlySet<string>;
+  readonly targeting: CompiledTargeting;
+  readonly excludedTopics: ReadonlySet<string>;
+  readonly excludedKeywords: ReadonlySet<string>;
+  readonly caps: readonly CompiledCap[];
+  readonly units: readonly Unit[];
+  /** Scratch mark used to de-duplicate candidates within one request without allocating a Set. */
+  seen: number;
+}
+
+/** A campaign as a candidate of one placement: the units it may show there. */
+export interface PlacementEntry {
+  readonly campaign: CompiledCampaign;
+  readonly units: readonly Unit[];
+}
+
+export interface CompiledPlacement {
+  readonly source: Placement;
+  readonly formats: ReadonlySet<string>;
+  /** Active campaigns listing this placement, with or without a unit of an accepted format. */
+  readonly activeCampaignCount: number;
+  readonly open: readonly PlacementEntry[];
+  readonly byKey: ReadonlyMap<string, readonly PlacementEntry[]>;
+}
+
+export interface CatalogSnapshot {
+  readonly version: number;
+  readonly advertisers: ReadonlyMap<string, Advertiser>;
+  readonly placements: ReadonlyMap<string, CompiledPlacement>;
+  readonly campaigns: ReadonlyMap<string, CompiledCampaign>;
+  readonly units: ReadonlyMap<string, Unit>;
+}
+
+function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[]): CompiledCampaign {
+  return {
+    id: c.id,
+    source: c,
+    advertiserId: c.advertiserId,
+    advertiserName: advertiser?.name ?? c.advertiserId,
+    labels: [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))],
+    tierRank: TIER_RANK[c.tier],
+    weight: c.weight,
+    active: c.status === "active",
+    startMs: c.startAt ? Date.parse(c.startAt) : -Infinity,
+    endMs: c.endAt ? Date.parse(c.endAt) : Infinity,
+    placements: new Set(c.placements),
+    targeting: compileTargeting(c.targeting),
+    excludedTopics: new Set((c.exclusions?.topics ?? []).map(normalizeWord)),
+    excludedKeywords: new Set((c.exclusions?.keywords ?? []).map(normalizeWord)),
+    caps: compileCaps(c.frequencyCaps),
+    units,
+    seen: 0,
+  };
+}
+
+export function compileCatalog(doc: CatalogDocument, version: number): CatalogSnapshot {
+  const advertisers = new Map(doc.advertisers.map((a) => [a.id, a]));
+  const units = new Map(doc.units.map((u) => [u.id, u]));
+  const unitsByCampaign = new Map<string, Unit[]>();
+  for (const u of doc.units) {
+    const list = unitsByCampaign.get(u.campaignId);
+    if (list) list.push(u);
+    else unitsByCampaign.set(u.campaignId, [u]);
+  }
+  const campaigns = new Map<string, CompiledCampaign>();
+  for (const c of doc.campaigns) {
+    campaigns.set(c.id, compileCampaign(c, advertisers.get(c.advertiserId), unitsByCampaign.get(c.id) ?? []));
+  }
+
+  const placements = new Map<string, CompiledPlacement>();
+  for (const p of doc.placements) {
+    const formats = new Set<string>(p.formats);
+    const open: PlacementEntry[] = [];
+    const byKey = new Map<string, PlacementEntry[]>();
+    let activeCampaignCount = 0;
+    for (const c of campaigns.values()) {
+      if (!c.active || !c.placements.has(p.id)) continue;
+      activeCampaignCount++;
+      const fitting = c.units.filter((u) => formats.has(u.format));
+      if (fitting.length === 0) continue;
+      const entry: PlacementEntry = { campaign: c, units: fitting };
+      const keys = requiredIndexKeys(c.source.targeting);
+      if (!keys) {
+        open.push(entry);
+        continue;
+      }
+      for (const k of keys) {
+        const bucket = byKey.get(k);
+        if (bucket) bucket.push(entry);
+        else byKey.set(k, [entry]);
+      }
+    }
+    placements.set(p.id, { source: p, formats, activeCampaignCount, open, byKey });
+  }
+  return { version, advertisers, placements, campaigns, units };
+}
+
+let stampCounter = 0;
+
+/**
+ * The entries of a placement that could match this page: `open` plus the buckets of the page's
+ * keys, each campaign once, in catalog order within each source.
+ */
+export function candidateEntries(placement: CompiledPlacement, ctx: PageContext): PlacementEntry[] {
+  const stamp = (stampCounter = (stampCounter + 1) % 0x3fffffff) + 1;
+  const out: PlacementEntry[] = [];
+  for (const e of placement.open) {
+    e.campaign.seen = stamp;
+    out.push(e);
+  }
+  if (placement.byKey.size === 0) return out;
+  for (const key of pageIndexKeys(ctx)) {
+    const bucket = placement.byKey.get(key);
+    if (!bucket) continue;
+    for (const e of bucket) {
+      if (e.campaign.seen === stamp) continue;
+      e.campaign.seen = stamp;
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/** Why a campaign can or cannot serve; the codes of API.md's explain. */
+export type IneligibilityCode =
+  | "INACTIVE"
+  | "OUT_OF_FLIGHT"
+  | "PLACEMENT_MISMATCH"
+  | "FORMAT_MISMATCH"
+  | "TARGETING_MISMATCH"
+  | "EXCLUDED_TOPIC"
+  | "EXCLUDED_KEYWORD"
+  | "NO_USER_KEY"
+  | "GOAL_REACHED"
+  | "PACING_AHEAD";
+
+export type ReasonCode = IneligibilityCode | "FREQUENCY_CAPPED" | "COMPETITIVE_EXCLUSION" | "LOST_PRIORITY";
+
+export interface Reason {
+  readonly code: ReasonCode;
+  readonly detail?: unknown;
+}
+
+export interface EligibilityInput {
+  readonly ctx: PageContext;
+  readonly nowMs: number;
+  readonly hasUserKey: boolean;
+  readonly placement: CompiledPlacement;
+  /** Pacing verdict for a campaign, if any (goals and pacing). */
+  readonly pacing?: (campaign: CompiledCampaign, nowMs: number) => Reason | undefined;
+}
+
+/**
+ * Every reason this campaign cannot serve in this placement for this page (empty when eligible).
+ * With `all` false it stops at the first reason: the decision path; `explain` asks for all of them
+ * through the same function.
+ */
+export function ineligibility(c: CompiledCampaign, input: EligibilityInput, all: boolean): Reason[] {
+  const reasons: Reason[] = [];
+  const add = (r: Reason): boolean => {
+    reasons.push(r);
+    return !all;
+  };
+  if (!c.active && add({ code: "INACTIVE", detail: c.source.status })) return reasons;
+  if ((input.nowMs < c.startMs || input.nowMs > c.endMs) &&
+    add({ code: "OUT_OF_FLIGHT", detail: { startAt: c.source.startAt ?? null, endAt: c.source.endAt ?? null } })) return reasons;
+  if (!c.placements.has(input.placement.source.id) && add({ code: "PLACEMENT_MISMATCH", detail: input.placement.source.id })) return reasons;
+  if (!c.units.some((u) => input.placement.formats.has(u.format)) &&
+    add({ code: "FORMAT_MISMATCH", detail: { accepted: input.placement.source.formats, available: [...new Set(c.units.map((u) => u.format))] } })) return reasons;
+  for (const t of input.ctx.topics) {
+    if (c.excludedTopics.has(t) && add({ code: "EXCLUDED_TOPIC", detail: t })) return reasons;
+  }
+  for (const k of input.ctx.keywords) {
+    if (c.excludedKeywords.has(k) && add({ code: "EXCLUDED_KEYWORD", detail: k })) return reasons;
+  }
+  if (!c.targeting.matches(input.ctx)) {
+    const failing: TargetingNode | undefined = all ? findFailingNode(c.targeting.source, input.ctx) : undefined;
+    if (add({ code: "TARGETING_MISMATCH", detail: failing })) return reasons;
+  }
+  if (c.caps.length > 0 && !input.hasUserKey && add({ code: "NO_USER_KEY" })) return reasons;
+  const pacing = input.pacing?.(c, input.nowMs);
+  if (pacing) add(pacing);
+  return reasons;
+}

@@ -1,0 +1,72 @@
+/**
+ * Render-ready unit payloads: the fields of API.md plus `html`, a card that is safe to insert as-is.
+ * Every advertiser string is escaped, and every link points at the signed click URL only.
+ * Class names are a documented, stable styling surface for publishers (see README).
+ */
+import type { Unit } from "./catalog-schema.js";
+
+export interface TrackingUrls {
+  readonly click: string;
+  readonly impression: string;
+  readonly viewable: string;
+}
+
+export interface UnitPayload {
+  unitId: string;
+  campaignId: string;
+  advertiserId: string;
+  format: string;
+  disclosure: { label: string; sponsor: string };
+  headline: string;
+  body: string;
+  image?: { url: string; width: number; height: number; alt: string };
+  cta: { text: string; url: string };
+  tracking: { impression: string; viewable: string };
+  html: string;
+}
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Escapes text for use in HTML element content and double- or single-quoted attributes. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => ESCAPES[ch] ?? ch);
+}
+
+/** The disclosure label, never empty: a blank label falls back to "Sponsored". */
+export function disclosureLabel(unit: Pick<Unit, "disclosureLabel">): string {
+  const label = unit.disclosureLabel?.trim();
+  return label ? label : "Sponsored";
+}
+
+export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, urls: TrackingUrls): UnitPayload {
+  const label = disclosureLabel(unit);
+  const sponsorName = sponsor.trim() || advertiserId;
+  const e = escapeHtml;
+  const link = `href="${e(urls.click)}" target="_blank" rel="sponsored noopener"`;
+  const image = unit.image
+    ? `<a class="sponsored-unit__media" ${link} tabindex="-1" aria-hidden="true"><img class="sponsored-unit__image" src="${e(unit.image.url)}" width="${unit.image.width}" height="${unit.image.height}" alt="${e(unit.image.alt)}" loading="lazy" decoding="async"></a>`
+    : "";
+  const html =
+    `<aside class="sponsored-unit sponsored-unit--${e(unit.format)}" data-unit-id="${e(unit.id)}" data-campaign-id="${e(unit.campaignId)}" aria-label="${e(label)}: ${e(sponsorName)}">` +
+    image +
+    `<div class="sponsored-unit__content">` +
+    `<p class="sponsored-unit__disclosure"><span class="sponsored-unit__label">${e(label)}</span> by <span class="sponsored-unit__sponsor">${e(sponsorName)}</span></p>` +
+    `<h3 class="sponsored-unit__headline"><a ${link}>${e(unit.headline)}</a></h3>` +
+    `<p class="sponsored-unit__body">${e(unit.body)}</p>` +
+    `<a class="sponsored-unit__cta" ${link}>${e(unit.cta.text)}</a>` +
+    `</div></aside>`;
+  const payload: UnitPayload = {
+    unitId: unit.id,
+    campaignId: unit.campaignId,
+    advertiserId,
+    format: unit.format,
+    disclosure: { label, sponsor: sponsorName },
+    headline: unit.headline,
+    body: unit.body,
+    cta: { text: unit.cta.text, url: urls.click },
+    tracking: { impression: urls.impression, viewable: urls.viewable },
+    html,
+  };
+  if (unit.image) payload.image = { url: unit.image.url, width: unit.image.width, height: unit.image.height, alt: unit.image.alt };
+  return payload;
+}

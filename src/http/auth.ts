@@ -1,0 +1,21 @@
+/** Authentication and role checks for routes that need a key. */
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../errors.js";
+import type { AuthService, Principal } from "../services/auth-service.js";
+import type { AppEnv } from "./types.js";
+
+/** Requires a valid key (401 otherwise); with `role: "ops"`, advertiser keys get 403. */
+export function requireKey(auth: AuthService, options: { role?: "ops" } = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = await auth.authenticate(c.req.header("authorization"));
+    if (!principal) throw new ApiError("UNAUTHENTICATED", "a valid API key is required (Authorization: Bearer <key>)");
+    if (options.role === "ops" && principal.role !== "ops") throw new ApiError("FORBIDDEN", "this key may not do that");
+    c.set("principal", principal);
+    await next();
+  };
+}
+
+/** The advertiser an advertiser key is bound to (undefined for ops keys: they see everything). */
+export function scopeOf(principal: Principal): string | undefined {
+  return principal.role === "advertiser" ? (principal.advertiserId ?? "\u0000none") : undefined;
+}

@@ -1,0 +1,22 @@
+/** Liveness (no I/O) and readiness (the store answers within the admin deadline). */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/types.js";
+import type { MetaStore } from "../store/ports.js";
+
+export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, timeoutMs: number): void {
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
+    });
+    try {
+      await Promise.race([meta.ping(), timeout]);
+      return c.json({ status: "ready" });
+    } catch {
+      return c.json({ status: "unavailable", store: "unreachable" }, 503);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+}

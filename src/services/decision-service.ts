@@ -1,0 +1,347 @@
+/**
+ * Decisions: from a page's context to render-ready units for every slot.
+ *
+ * 1. normalise the context (geo and device from headers when the body has none);
+ * 2. per slot, take the placement's candidate campaigns from the snapshot's index and keep the
+ *    eligible ones (status, flight, format, exclusions, targeting, user key for capped campaigns);
+ * 3. rank them (tier, then weighted random) and pick a unit each: the selection plan;
+ * 4. one store call walks the plan, checking caps and counting the winners atomically;
+ * 5. render payloads with signed tracking URLs.
+ *
+ * `explain` runs the very same steps with every reason collected and the caps read, not counted.
+ * When the store fails, decisions still answer: uncapped campaigns serve, capped ones do not
+ * (a cap is never exceeded), and the response is marked degraded.
+ */
+import {
+  candidateEntries,
+  ineligibility,
+  type CatalogSnapshot,
+  type CompiledCampaign,
+  type CompiledPlacement,
+  type PlacementEntry,
+  type Reason,
+} from "../domain/catalog-snapshot.js";
+import { buildPageContext, deviceTypeFromUserAgent, type PageContext } from "../domain/context.js";
+import { newId } from "../domain/ids.js";
+import { renderUnit, type UnitPayload } from "../domain/payload.js";
+import {
+  rankCandidates,
+  walkPlan,
+  type CandidateOutcome,
+  type PlanCandidate,
+  type PlanCounter,
+  type Random,
+  type SelectionPlan,
+} from "../domain/selection.js";
+import type { TokenSigner } from "../domain/tokens.js";
+import type { Unit } from "../domain/catalog-schema.js";
+import type { DecisionRequest, NoFillReason } from "../routes/decisions.schema.js";
+import type { CapStore } from "../store/ports.js";
+import type { Logger } from "../telemetry/logger.js";
+
+/** What the route passes besides the body: facts taken from request headers. */
+export interface RequestFacts {
+  /** `CF-IPCountry` or `X-Country-Code`. */
+  readonly country?: string | undefined;
+  readonly userAgent?: string | undefined;
+  /** `Sec-GPC: 1` or `DNT: 1`: the user key is neither used nor stored. */
+  readonly optOut: boolean;
+}
+
+export interface SlotResult {
+  id: string;
+  placement: string;
+  units: UnitPayload[];
+  noFillReason?: NoFillReason;
+}
+
+export interface DecisionResult {
+  decisionId: string;
+  slots: SlotResult[];
+}
+
+export interface DecisionOutcome {
+  readonly response: DecisionResult;
+  /** True when the cap store failed and capped campaigns were withheld. */
+  readonly degraded: boolean;
+}
+
+export interface ExplainCandidate {
+  campaignId: string;
+  eligible: boolean;
+  reasons: Reason[];
+}
+
+export interface ExplainResult {
+  decisionId: string;
+  degraded: boolean;
+  slots: (SlotResult & { candidates: ExplainCandidate[] })[];
+}
+
+export interface DecisionServiceDeps {
+  readonly catalog: { current(): CatalogSnapshot };
+  readonly caps: CapStore;
+  readonly signer: TokenSigner;
+  readonly clock: () => number;
+  readonly random: Random;
+  /** Keyed hash of a user key (never stored raw). */
+  readonly hashUserKey: (key: string) => string;
+  /** Origin put into tracking and click URLs, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly tokenTtlSeconds: number;
+  readonly logger: Logger;
+  /** Pacing verdicts (goals), if enabled. */
+  readonly pacing?: (campaign: CompiledCampaign, nowMs: number) => Reason | undefined;
+}
+
+export interface DecisionService {
+  decide(body: DecisionRequest, facts: RequestFacts): Promise<DecisionOutcome>;
+  explain(body: DecisionRequest, facts: RequestFacts, campaignFilter?: ReadonlySet<string>): Promise<ExplainResult>;
+}
+
+/** One slot's part of the plan, with what explain needs to report. */
+interface SlotPlan {
+  readonly id: string;
+  readonly placementId: string;
+  readonly placement: CompiledPlacement | undefined;
+  /** Plan candidates of this slot: [first, end) in `SelectionPlan.candidates`. */
+  first: number;
+  end: number;
+  /** Candidates rejected only for lack of a user key (they count as capped for the no-fill reason). */
+  noUserKey: number;
+  readonly considered: ExplainCandidate[];
+}
+
+interface Planned {
+  readonly decisionId: string;
+  readonly nowMs: number;
+  readonly ctx: PageContext;
+  readonly userHash: string | undefined;
+  readonly slots: SlotPlan[];
+  readonly plan: SelectionPlan;
+  /** Chosen unit per plan candidate. */
+  readonly units: Unit[];
+  readonly entries: CompiledCampaign[];
+  readonly snapshot: CatalogSnapshot;
+}
+
+export function createDecisionService(deps: DecisionServiceDeps): DecisionService {
+  const { catalog, caps, signer, clock, random, hashUserKey, baseUrl, tokenTtlSeconds, logger } = deps;
+
+  /** Steps 1-3: context, eligibility, ranking. `explain` collects every reason for every campaign. */
+  const planDecision = (body: DecisionRequest, facts: RequestFacts, explain: boolean, filter?: ReadonlySet<string>): Planned => {
+    const nowMs = clock();
+    const snapshot = catalog.current();
+    const ctx = buildPageContext(
+      {
+        url: body.page.url,
+        section: body.page.section,
+        topics: body.page.topics,
+        keywords: body.page.keywords,
+        language: body.page.language,
+        country: body.geo?.country ?? facts.country,
+        deviceType: body.device?.type ?? deviceTypeFromUserAgent(facts.userAgent),
+      },
+      nowMs,
+    );
+    const userKey = facts.optOut ? undefined : body.user?.key;
+    const userHash = userKey === undefined ? undefined : hashUserKey(userKey);
+    const counterIndex = new Map<string, number>();
+    const counters: PlanCounter[] = [];
+    const candidates: PlanCandidate[] = [];
+    const units: Unit[] = [];
+    const entries: CompiledCampaign[] = [];
+    const slotCapacity: number[] = [];
+    const slots: SlotPlan[] = [];
+
+    body.slots.forEach((slot, slotIndex) => {
+      const placement = snapshot.placements.get(slot.placement);
+      const slotPlan: SlotPlan = {
+        id: slot.id,
+        placementId: slot.placement,
+        placement,
+        first: candidates.length,
+        end: candidates.length,
+        noUserKey: 0,
+        considered: [],
+      };
+      slots.push(slotPlan);
+      slotCapacity.push(placement ? Math.min(slot.count, placement.source.maxUnits) : 0);
+      if (!placement) return;
+
+      const pool: readonly PlacementEntry[] = explain ? explainPool(snapshot, placement, filter) : candidateEntries(placement, ctx);
+      const eligible: PlacementEntry[] = [];
+      const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: deps.pacing };
+      for (const entry of pool) {
+        const reasons = ineligibility(entry.campaign, input, explain);
+        if (reasons.length === 0) eligible.push(entry);
+        else if (reasons.length === 1 && reasons[0]?.code === "NO_USER_KEY") slotPlan.noUserKey++;
+        if (explain) slotPlan.considered.push({ campaignId: entry.campaign.id, eligible: reasons.length === 0, reasons });
+      }
+      for (const entry of rankCandidates(eligible.map((e) => ({ tierRank: e.campaign.tierRank, weight: e.campaign.weight, e })), random)) {
+        const c = entry.e.campaign;
+        const unit = entry.e.units.length === 1 ? entry.e.units[0] : entry.e.units[Math.floor(random() * entry.e.units.length)];
+        if (!unit) continue;
+        candidates.push({
+          slot: slotIndex,
+          campaignId: c.id,
+          unitId: unit.id,
+          advertiserId: c.advertiserId,
+          labels: c.labels,
+          caps: c.caps.map((cap) => {
+            const key = `${c.id}\u0000${cap.windowSeconds}`;
+            let counter = counterIndex.get(key);
+            if (counter === undefined) {
+              counter = counters.length;
+              counters.push({ campaignId: c.id, windowSeconds: cap.windowSeconds });
+              counterIndex.set(key, counter);
+            }
+            return { counter, limit: cap.limit };
+          }),
+        });
+        units.push(unit);
+        entries.push(c);
+      }
+      slotPlan.end = candidates.length;
+    });
+
+    return {
+      decisionId: newId("d", nowMs),
+      nowMs,
+      ctx,
+      userHash,
+      slots,
+      plan: { slotCapacity, counters, candidates },
+      units,
+      entries,
+      snapshot,
+    };
+  };
+
+  /** When the store cannot be reached: walk only the uncapped candidates; capped ones never serve. */
+  const degradedOutcomes = (plan: SelectionPlan): CandidateOutcome[] => walkPlan(plan, () => Number.POSITIVE_INFINITY).outcomes;
+
+  const render = (p: Planned, outcomes: readonly CandidateOutcome[], degraded: boolean): SlotResult[] => {
+    const expiresAtSeconds = Math.floor(p.nowMs / 1000) + tokenTtlSeconds;
+    return p.slots.map((s) => {
+      const result: SlotResult = { id: s.id, placement: s.placementId, units: [] };
+      let capped = s.noUserKey;
+      for (let i = s.first; i < s.end; i++) {
+        const outcome = outcomes[i];
+        if (outcome === "capped") capped++;
+        if (outcome !== "won") continue;
+        const unit = p.units[i] as Unit;
+        const campaign = p.entries[i] as CompiledCampaign;
+        const claims = { decisionId: p.decisionId, slotId: s.id, campaignId: campaign.id, unitId: unit.id, expiresAtSeconds };
+        const url = (type: "impression" | "viewable" | "click"): string =>
+          `${baseUrl}/v1/events/${type}?t=${signer.sign({ ...claims, type })}`;
+        result.units.push(
+          renderUnit(unit, campaign.advertiserId, campaign.advertiserName, { click: url("click"), impression: url("impression"), viewable: url("viewable") }),
+        );
+      }
+      if (result.units.length === 0) {
+        const total = s.end - s.first + s.noUserKey;
+        result.noFillReason = !s.placement
+          ? "UNKNOWN_PLACEMENT"
+          : s.placement.activeCampaignCount === 0
+            ? "NO_CAMPAIGNS"
+            : degraded && capped > 0
+              ? "STORE_UNAVAILABLE"
+              : capped > 0 && capped === total
+                ? "ALL_FREQUENCY_CAPPED"
+                : "NO_ELIGIBLE_UNITS";
+      }
+      return result;
+    });
+  };
+
+  return {
+    async decide(body, facts) {
+      const started = performance.now();
+      const p = planDecision(body, facts, false);
+      let outcomes: CandidateOutcome[];
+      let degraded = false;
+      try {
+        outcomes = await caps.serve({ plan: p.plan, userHash: p.userHash, decisionId: p.decisionId, nowMs: p.nowMs });
+      } catch (err) {
+        degraded = true;
+        outcomes = degradedOutcomes(p.plan);
+        logger.warn({ err, decisionId: p.decisionId }, "cap store unavailable; serving uncapped campaigns only");
+      }
+      const slots = render(p, outcomes, degraded);
+      logger.info(
+        {
+          decisionId: p.decisionId,
+          slots: slots.length,
+          served: slots.flatMap((s) => s.units.map((u) => u.campaignId)),
+          noFill: slots.filter((s) => s.noFillReason).map((s) => s.noFillReason),
+          degraded,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+        },
+        "decision",
+      );
+      return { response: { decisionId: p.decisionId, slots }, degraded };
+    },
+
+    async explain(body, facts, filter) {
+      const p = planDecision(body, facts, true, filter);
+      let degraded = false;
+      let counts: number[] = [];
+      try {
+        counts = await caps.counts({ plan: p.plan, userHash: p.userHash, decisionId: p.decisionId, nowMs: p.nowMs });
+      } catch {
+        degraded = true;
+      }
+      const walked = degraded ? degradedOutcomes(p.plan) : walkPlan(p.plan, (i) => counts[i] ?? 0).outcomes;
+      const slots = render(p, walked, degraded);
+      return {
+        decisionId: p.decisionId,
+        degraded,
+        slots: slots.map((slot, si) => {
+          const s = p.slots[si] as SlotPlan;
+          const byCampaign = new Map(s.considered.map((c) => [c.campaignId, c]));
+          for (let i = s.first; i < s.end; i++) {
+            const c = p.plan.candidates[i] as PlanCandidate;
+            const entry = byCampaign.get(c.campaignId);
+            const outcome = walked[i];
+            if (!entry || outcome === "won" || outcome === undefined) continue;
+            entry.eligible = false;
+            if (outcome === "capped") {
+              entry.reasons.push({
+                code: "FREQUENCY_CAPPED",
+                detail: degraded
+                  ? { storeUnavailable: true }
+                  : c.caps
+                      .filter((cap) => (counts[cap.counter] ?? 0) >= cap.limit)
+                      .map((cap) => {
+                        const counter = p.plan.counters[cap.counter] as PlanCounter;
+                        const window = (p.entries[i] as CompiledCampaign).caps.find((x) => x.windowSeconds === counter.windowSeconds);
+                        return { window: window?.label, limit: cap.limit, count: counts[cap.counter] ?? 0 };
+                      }),
+              });
+            } else if (outcome === "separated") {
+              entry.reasons.push({ code: "COMPETITIVE_EXCLUSION", detail: "an earlier slot already holds this campaign or a competitor" });
+            } else {
+              entry.reasons.push({ code: "LOST_PRIORITY", detail: "the slot was filled by higher-ranked campaigns" });
+            }
+          }
+          return { ...slot, candidates: s.considered };
+        }),
+      };
+    },
+  };
+}
+
+/**
+ * What explain considers for a slot: every campaign of the catalog (or of the filter), so that it
+ * can say why a campaign the index would skip does not serve; units are those fitting the
+ * placement's formats.
+ */
+function explainPool(snapshot: CatalogSnapshot, placement: CompiledPlacement, filter?: ReadonlySet<string>): PlacementEntry[] {
+  const pool: PlacementEntry[] = [];
+  for (const campaign of snapshot.campaigns.values()) {
+    if (filter && !filter.has(campaign.id)) continue;
+    pool.push({ campaign, units: campaign.units.filter((u) => placement.formats.has(u.format)) });
+  }
+  return pool;
+}

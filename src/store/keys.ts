@@ -1,0 +1,41 @@
+/**
+ * Every Redis key the service uses, built here and nowhere else. All keys start with
+ * `<prefix>:v1:` (the prefix is configurable so several deployments can share a Redis; `v1` is the
+ * layout version, bumped on an incompatible change). Keys that one script touches together share a
+ * `{hash tag}` so they stay in one Redis Cluster slot.
+ */
+export interface Keys {
+  /** Hash `id -> JSON entity` for one kind of catalog entity. */
+  catalogEntities(kind: string): string;
+  /** String: the catalog version, incremented by every catalog write. */
+  readonly catalogVersion: string;
+  /** Pub/sub channel: a catalog write publishes the new version here. */
+  readonly catalogChannel: string;
+  /**
+   * String counter with a TTL of the window: serves of one campaign to one user in the current
+   * window. `{u:<userHash>}` keeps all of one user's cap counters in one cluster slot.
+   */
+  cap(userHash: string, campaignId: string, windowSeconds: number): string;
+  /** Hash `keyId -> JSON KeyRecord` of API keys (hashes only, never key material). */
+  readonly apiKeys: string;
+  /** Hash `sha256(key) -> keyId`. */
+  readonly apiKeyByHash: string;
+  /** Stream of audit entries (`XADD`, one JSON field `e` per entry), newest last. */
+  readonly audit: string;
+  /** String: a generated, persisted secret (e.g. the user-key hashing secret). */
+  meta(name: string): string;
+}
+
+export function createKeys(prefix = "sp"): Keys {
+  const p = `${prefix}:v1:`;
+  return {
+    catalogEntities: (kind) => `${p}catalog:${kind}`,
+    catalogVersion: `${p}catalog:version`,
+    catalogChannel: `${p}catalog:changed`,
+    cap: (userHash, campaignId, windowSeconds) => `${p}{u:${userHash}}:cap:${campaignId}:${windowSeconds}`,
+    apiKeys: `${p}keys`,
+    apiKeyByHash: `${p}keys:byhash`,
+    audit: `${p}audit`,
+    meta: (name) => `${p}meta:${name}`,
+  };
+}

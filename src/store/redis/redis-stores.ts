@@ -1,0 +1,190 @@
+/**
+ * Redis adapters of the store ports. Catalog entities live in one hash per kind; writes bump the
+ * catalog version and publish it in the same MULTI, so a reader never sees an entity without its
+ * version change.
+ */
+import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
+import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
+import type { Keys } from "../keys.js";
+import { encodePlan } from "../lua/serve.js";
+import type { AuditEntry, AuditStore, CapStore, CatalogState, CatalogStore, KeyRecord, KeyStore, MetaStore, ServeRequest, Stores } from "../ports.js";
+import type { SpRedis } from "./client.js";
+
+type ExecResult = [Error | null, unknown][] | null;
+
+function execOrThrow(result: ExecResult): unknown[] {
+  if (!result) throw new Error("redis transaction aborted");
+  return result.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+const PLURAL: Record<EntityKind, keyof CatalogDocument> = {
+  advertiser: "advertisers",
+  placement: "placements",
+  campaign: "campaigns",
+  unit: "units",
+};
+
+export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStore {
+  const publishVersion = async (version: number): Promise<number> => {
+    await redis.publish(keys.catalogChannel, String(version));
+    return version;
+  };
+  return {
+    async load(): Promise<CatalogState> {
+      const multi = redis.multi();
+      for (const kind of ENTITY_KINDS) multi.hvals(keys.catalogEntities(kind));
+      multi.get(keys.catalogVersion);
+      const values = execOrThrow(await multi.exec());
+      const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
+      ENTITY_KINDS.forEach((kind, i) => {
+        const list = (values[i] as string[]).map((json) => JSON.parse(json) as never);
+        // Hashes have no order; sort by id so the snapshot (and selection ties) are reproducible.
+        list.sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        (document[PLURAL[kind]] as unknown[]) = list;
+      });
+      return { version: Number(values[ENTITY_KINDS.length] ?? 0), document };
+    },
+    async version() {
+      return Number((await redis.get(keys.catalogVersion)) ?? 0);
+    },
+    async put(kind, entity) {
+      const values = execOrThrow(
+        await redis.multi().hset(keys.catalogEntities(kind), entity.id, JSON.stringify(entity)).incr(keys.catalogVersion).exec(),
+      );
+      return publishVersion(values[1] as number);
+    },
+    async remove(kind, id) {
+      const values = execOrThrow(await redis.multi().hdel(keys.catalogEntities(kind), id).incr(keys.catalogVersion).exec());
+      return publishVersion(values[1] as number);
+    },
+    async replace(document) {
+      const multi = redis.multi();
+      for (const kind of ENTITY_KINDS) {
+        const key = keys.catalogEntities(kind);
+        multi.del(key);
+        const list = document[PLURAL[kind]] as { id: string }[];
+        if (list.length > 0) multi.hset(key, Object.fromEntries(list.map((e) => [e.id, JSON.stringify(e)])));
+      }
+      multi.incr(keys.catalogVersion);
+      const values = execOrThrow(await multi.exec());
+      return publishVersion(values[values.length - 1] as number);
+    },
+  };
+}
+
+export function createRedisCapStore(redis: SpRedis, keys: Keys): CapStore {
+  const counterKeys = ({ plan, userHash }: ServeRequest): string[] => {
+    if (plan.counters.length > 0 && !userHash) throw new Error("a plan with cap counters needs a user hash");
+    return plan.counters.map((c) => keys.cap(userHash ?? "", c.campaignId, c.windowSeconds));
+  };
+  return {
+    async serve(request): Promise<CandidateOutcome[]> {
+      if (request.plan.candidates.length === 0) return [];
+      const k = counterKeys(request);
+      return decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1"));
+    },
+    async counts(request) {
+      const k = counterKeys(request);
+      if (k.length === 0) return [];
+      return (await redis.mget(...k)).map((v) => Number(v ?? 0));
+    },
+  };
+}
+
+export function createRedisKeyStore(redis: SpRedis, keys: Keys): KeyStore {
+  const parse = (json: string | null): KeyRecord | undefined => (json ? (JSON.parse(json) as KeyRecord) : undefined);
+  return {
+    async create(record) {
+      execOrThrow(
+        await redis.multi().hset(keys.apiKeys, record.id, JSON.stringify(record)).hset(keys.apiKeyByHash, record.keyHash, record.id).exec(),
+      );
+    },
+    async get(id) {
+      return parse(await redis.hget(keys.apiKeys, id));
+    },
+    async findByHash(keyHash) {
+      const id = await redis.hget(keys.apiKeyByHash, keyHash);
+      return id ? parse(await redis.hget(keys.apiKeys, id)) : undefined;
+    },
+    async list() {
+      return (await redis.hvals(keys.apiKeys)).map((json) => JSON.parse(json) as KeyRecord);
+    },
+    async revoke(id, atIso) {
+      const record = parse(await redis.hget(keys.apiKeys, id));
+      if (!record) return false;
+      await redis.hset(keys.apiKeys, id, JSON.stringify({ ...record, revokedAt: record.revokedAt ?? atIso }));
+      return true;
+    },
+  };
+}
+
+export function createRedisMetaStore(redis: SpRedis, keys: Keys): MetaStore {
+  return {
+    async getOrCreateSecret(name, candidate) {
+      const key = keys.meta(name);
+      await redis.set(key, candidate, "NX");
+      const value = await redis.get(key);
+      if (!value) throw new Error(`meta secret ${name} missing after SET NX`);
+      return value;
+    },
+    async ping() {
+      await redis.ping();
+    },
+  };
+}
+
+export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
+  const SCAN_BATCH = 200;
+  const MAX_SCANNED = 5000;
+  return {
+    async append(entry) {
+      await redis.xadd(keys.audit, "*", "e", JSON.stringify(entry));
+    },
+    async list(query) {
+      // Newest first; the cursor is the stream id of the last entry examined (exclusive).
+      let end = query.cursor ? `(${query.cursor}` : "+";
+      const items: AuditEntry[] = [];
+      let scanned = 0;
+      let lastId: string | null = null;
+      let exhausted = false;
+      while (items.length < query.limit && scanned < MAX_SCANNED) {
+        const batch = await redis.xrevrange(keys.audit, end, "-", "COUNT", SCAN_BATCH);
+        if (batch.length === 0) {
+          exhausted = true;
+          break;
+        }
+        for (const [id, fields] of batch) {
+          scanned++;
+          lastId = id;
+          const entry = JSON.parse(fields[1] ?? "null") as AuditEntry | null;
+          if (!entry || (query.entity && entry.entity !== query.entity) || (query.id && entry.id !== query.id)) continue;
+          items.push(entry);
+          if (items.length >= query.limit) break;
+        }
+        if (batch.length < SCAN_BATCH && items.length < query.limit) {
+          exhausted = true;
+          break;
+        }
+        end = `(${lastId}`;
+      }
+      return { items, nextCursor: exhausted || !lastId ? null : lastId };
+    },
+  };
+}
+
+export function createRedisStores(redis: SpRedis, keys: Keys): Stores {
+  return {
+    kind: "redis",
+    catalog: createRedisCatalogStore(redis, keys),
+    caps: createRedisCapStore(redis, keys),
+    keys: createRedisKeyStore(redis, keys),
+    meta: createRedisMetaStore(redis, keys),
+    audit: createRedisAuditStore(redis, keys),
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
