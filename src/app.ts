@@ -16,6 +16,13 @@ import type { AuditService } from "./services/audit-service.js";
 import type { AuthService } from "./services/auth-service.js";
 import type { CatalogService } from "./services/catalog-service.js";
 import type { DecisionService } from "./services/decision-service.js";
+import type { EventService } from "./services/event-service.js";
+import type { RateLimiter } from "./services/rate-limiter.js";
+import type { ReportService } from "./services/report-service.js";
+import { registerEventRoutes } from "./routes/events.js";
+import { registerReportRoutes } from "./routes/reports.js";
+import { REPORTS_HTML, REPORTS_JS } from "./web/reports-page.js";
+import type { Context } from "hono";
 import type { Stores } from "./store/ports.js";
 import type { Logger } from "./telemetry/logger.js";
 import { newId } from "./domain/ids.js";
@@ -28,6 +35,12 @@ export interface AppDeps {
   readonly decisions: DecisionService;
   readonly auth: AuthService;
   readonly audit: AuditService;
+  readonly events: EventService;
+  readonly reports: ReportService;
+  /** The client's address as the platform reports it (used hashed for rate limits, never stored). */
+  readonly clientIp: (c: Context) => string | undefined;
+  /** Per-client ceiling on beacons (429 beyond it). */
+  readonly beaconFloodLimiter: RateLimiter;
   readonly clock: () => number;
   /** Deadline for readiness probes and admin store calls. */
   readonly adminTimeoutMs: number;
@@ -66,6 +79,21 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealthRoutes(app, deps.stores.meta, deps.adminTimeoutMs);
   registerDecisionRoutes(app, deps.decisions);
+  registerEventRoutes(app, { events: deps.events, clientIp: deps.clientIp, floodLimiter: deps.beaconFloodLimiter });
+
+  app.use("/v1/reports/*", requireKey(deps.auth));
+  registerReportRoutes(app, deps.reports);
+  const pageCsp = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+  app.get("/reports", (c) => {
+    c.header("Content-Security-Policy", pageCsp);
+    c.header("Referrer-Policy", "no-referrer");
+    return c.html(REPORTS_HTML);
+  });
+  app.get("/reports/app.js", (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=300");
+    return c.body(REPORTS_JS);
+  });
 
   // Admin: every route needs a key; ops-only unless a route lets advertiser keys read.
   app.use("/v1/admin/*", requireKey(deps.auth));

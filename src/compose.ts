@@ -13,6 +13,11 @@ import { createAuditService } from "./services/audit-service.js";
 import { createAuthService } from "./services/auth-service.js";
 import { createCatalogService } from "./services/catalog-service.js";
 import { createDecisionService } from "./services/decision-service.js";
+import { createEventService } from "./services/event-service.js";
+import { createRateLimiter } from "./services/rate-limiter.js";
+import { createReportService } from "./services/report-service.js";
+import type { Context } from "hono";
+import type { RetentionPolicy } from "./store/ports.js";
 import { createKeys } from "./store/keys.js";
 import { createMemoryStores } from "./store/memory/memory-stores.js";
 import { createRedisClient } from "./store/redis/client.js";
@@ -28,6 +33,8 @@ export interface ComposeOptions {
   readonly stores?: Stores;
   /** Start the background catalog refresh (off in most tests). */
   readonly background?: boolean;
+  /** The client address of a request (the Node server passes the socket's; tests may set one). */
+  readonly clientIp?: (c: Context) => string | undefined;
   /** Called with the generated ops key when `ADMIN_API_KEY` is unset. */
   readonly onGeneratedAdminKey?: (key: string) => void;
 }
@@ -40,12 +47,22 @@ export function loadSampleCatalog(): CatalogDocument {
   return CatalogDocumentSchema.parse(raw);
 }
 
+export function retentionOf(config: Config): RetentionPolicy {
+  return { hourlyDays: config.HOURLY_RETENTION_DAYS, dailyDays: config.DAILY_RETENTION_DAYS, streamMaxLen: config.EVENT_STREAM_MAXLEN };
+}
+
 export async function buildStores(config: Config, clock: () => number): Promise<Stores> {
   const keys = createKeys(config.REDIS_KEY_PREFIX);
-  if (!config.REDIS_URL) return createMemoryStores(keys, clock);
+  if (!config.REDIS_URL) return createMemoryStores(keys, clock, retentionOf(config));
   const redis = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
   await redis.connect();
-  return createRedisStores(redis, keys);
+  return createRedisStores(redis, keys, retentionOf(config));
+}
+
+/** The client address: `CF-Connecting-IP` at Cloudflare, `X-Forwarded-For` when trusted, else none here. */
+export function headerClientIp(trustProxy: boolean): (c: Context) => string | undefined {
+  return (c) =>
+    c.req.header("cf-connecting-ip") ?? (trustProxy ? c.req.header("x-forwarded-for")?.split(",")[0]?.trim() : undefined);
 }
 
 export async function composeService(config: Config, options: ComposeOptions = {}) {
@@ -85,7 +102,30 @@ export async function composeService(config: Config, options: ComposeOptions = {
   });
   const auth = createAuthService({ keys: stores.keys, bootstrapKey, clock });
   const audit = createAuditService({ store: stores.audit, clock, logger });
-  const app = createApp({ logger, stores, catalog, decisions, auth, audit, clock, adminTimeoutMs: config.ADMIN_TIMEOUT_MS });
+  const events = createEventService({
+    events: stores.events,
+    signer,
+    catalog,
+    clock,
+    logger,
+    clickLimiter: createRateLimiter({ limit: config.CLICKS_PER_MINUTE, windowMs: 60_000, clock }),
+    beaconLimiter: createRateLimiter({ limit: config.BEACONS_PER_MINUTE, windowMs: 60_000, clock }),
+  });
+  const reports = createReportService({ reports: stores.reports, catalog });
+  const app = createApp({
+    logger,
+    stores,
+    catalog,
+    decisions,
+    auth,
+    audit,
+    events,
+    reports,
+    clientIp: options.clientIp ?? headerClientIp(config.TRUST_PROXY),
+    beaconFloodLimiter: createRateLimiter({ limit: Math.max(1000, config.BEACONS_PER_MINUTE * 4), windowMs: 60_000, clock }),
+    clock,
+    adminTimeoutMs: config.ADMIN_TIMEOUT_MS,
+  });
 
   return {
     app,

@@ -47,6 +47,15 @@ const EnvSchema = z.object({
     .optional(),
   SEED_SAMPLE_DATA: bool.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOURLY_RETENTION_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+  DAILY_RETENTION_DAYS: z.coerce.number().int().min(30).max(3650).default(800),
+  EVENT_STREAM_MAXLEN: z.coerce.number().int().min(1000).max(100_000_000).default(1_000_000),
+  /** Trust `X-Forwarded-For` for the client address (behind a load balancer). */
+  TRUST_PROXY: bool.default(false),
+  /** Clicks counted per client and campaign per minute (more are filtered as rate_limited). */
+  CLICKS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(1),
+  /** Impressions and viewables counted per client per minute. */
+  BEACONS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   CATALOG_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 

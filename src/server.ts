@@ -4,7 +4,8 @@
  */
 import { serve } from "@hono/node-server";
 import { ConfigError, parseConfig } from "./config.js";
-import { composeService } from "./compose.js";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { composeService, headerClientIp } from "./compose.js";
 
 async function main(): Promise<void> {
   let config;
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const service = await composeService(config);
+  const fromHeaders = headerClientIp(config.TRUST_PROXY);
+  const service = await composeService(config, { clientIp: (c) => fromHeaders(c) ?? getConnInfo(c).remote.address });
   const { logger } = service;
   const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info({ port: info.port, store: service.stores.kind, catalogVersion: service.catalog.current().version }, "listening");

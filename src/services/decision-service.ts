@@ -23,6 +23,7 @@ import {
 } from "../domain/catalog-snapshot.js";
 import { buildPageContext, deviceTypeFromUserAgent, type PageContext } from "../domain/context.js";
 import { newId } from "../domain/ids.js";
+import { dayBucket, hourBucket } from "../domain/periods.js";
 import { renderUnit, type UnitPayload } from "../domain/payload.js";
 import {
   rankCandidates,
@@ -262,7 +263,27 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       let outcomes: CandidateOutcome[];
       let degraded = false;
       try {
-        outcomes = await caps.serve({ plan: p.plan, userHash: p.userHash, decisionId: p.decisionId, nowMs: p.nowMs });
+        outcomes = await caps.serve({
+          plan: p.plan,
+          userHash: p.userHash,
+          decisionId: p.decisionId,
+          nowMs: p.nowMs,
+          slotIds: p.slots.map((s) => s.id),
+          record: {
+            hour: hourBucket(p.nowMs),
+            day: dayBucket(p.nowMs),
+            entry: {
+              type: "served",
+              decisionId: p.decisionId,
+              at: new Date(p.nowMs).toISOString(),
+              pageUrl: body.page.url,
+              section: p.ctx.section ?? null,
+              pageViewId: body.page.pageViewId ?? null,
+              country: p.ctx.country ?? null,
+              device: p.ctx.deviceType ?? null,
+            },
+          },
+        });
       } catch (err) {
         degraded = true;
         outcomes = degradedOutcomes(p.plan);

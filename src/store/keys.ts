@@ -20,6 +20,24 @@ export interface Keys {
   readonly apiKeys: string;
   /** Hash `sha256(key) -> keyId`. */
   readonly apiKeyByHash: string;
+  /**
+   * Prefix of every key of one campaign's counters: `<p>{c:<campaignId>}:`. The serve script builds
+   * the same keys from `counterPrefix` (see lua/serve.ts), so the formats below must stay in step:
+   * `h:<YYYYMMDDHH>` hourly counter hash, `d:<YYYYMMDD>` daily counter hash (fields `served`,
+   * `impression`, `viewable`, `click`, `f:<reason>` and per unit `u:<unitId>:<field>`),
+   * `rh:<hour>` / `r:<day>` HyperLogLogs of user hashes (reach).
+   */
+  campaignTag(campaignId: string): string;
+  /** What the serve script prepends to `{c:<campaignId>}:`. */
+  readonly counterPrefix: string;
+  hourCounters(campaignId: string, hour: string): string;
+  dayCounters(campaignId: string, day: string): string;
+  hourReach(campaignId: string, hour: string): string;
+  dayReach(campaignId: string, day: string): string;
+  /** String set-if-absent with a TTL past the token's expiry: one tracking token counted once. */
+  seen(campaignId: string, type: string, decisionId: string, slotId: string, unitId: string): string;
+  /** Capped stream of served decisions and counted events (`XADD MAXLEN ~`), field `e` = JSON. */
+  readonly events: string;
   /** Stream of audit entries (`XADD`, one JSON field `e` per entry), newest last. */
   readonly audit: string;
   /** String: a generated, persisted secret (e.g. the user-key hashing secret). */
@@ -36,6 +54,14 @@ export function createKeys(prefix = "sp"): Keys {
     apiKeys: `${p}keys`,
     apiKeyByHash: `${p}keys:byhash`,
     audit: `${p}audit`,
+    campaignTag: (id) => `${p}{c:${id}}:`,
+    counterPrefix: p,
+    hourCounters: (id, hour) => `${p}{c:${id}}:h:${hour}`,
+    dayCounters: (id, day) => `${p}{c:${id}}:d:${day}`,
+    hourReach: (id, hour) => `${p}{c:${id}}:rh:${hour}`,
+    dayReach: (id, day) => `${p}{c:${id}}:r:${day}`,
+    seen: (id, type, decisionId, slotId, unitId) => `${p}{c:${id}}:seen:${type}:${decisionId}:${slotId}:${unitId}`,
+    events: `${p}events`,
     meta: (name) => `${p}meta:${name}`,
   };
 }

@@ -24,12 +24,74 @@ export interface CatalogStore {
   replace(document: CatalogDocument): Promise<number>;
 }
 
+/** How long counters and the event log are kept (configuration). */
+export interface RetentionPolicy {
+  /** Hourly counter buckets and hourly reach, in days (default 14). */
+  readonly hourlyDays: number;
+  /** Daily counter buckets and daily reach, in days (default 800). */
+  readonly dailyDays: number;
+  /** Approximate cap on the event stream's length (`XADD MAXLEN ~`). */
+  readonly streamMaxLen: number;
+}
+
+export const FILTER_REASONS = ["duplicate", "expired", "bot", "rate_limited"] as const;
+export type FilterReason = (typeof FILTER_REASONS)[number];
+
+/** The part of a served decision's record the store writes with the caps (same round trip). */
+export interface ServeRecord {
+  /** Hour and day buckets of the decision (`YYYYMMDDHH`, `YYYYMMDD`). */
+  readonly hour: string;
+  readonly day: string;
+  /** Decision facts for the event log entry (no raw user key, no IP). */
+  readonly entry: Readonly<Record<string, unknown>>;
+}
+
 export interface ServeRequest {
   readonly plan: SelectionPlan;
   /** Keyed hash of the user key; required when the plan has counters. */
   readonly userHash: string | undefined;
   readonly decisionId: string;
   readonly nowMs: number;
+  /** Slot ids by slot index, for the event log. */
+  readonly slotIds?: readonly string[];
+  /** When set, served counters, reach and the event log entry are written in the same round trip. */
+  readonly record?: ServeRecord;
+}
+
+export interface TrackRequest {
+  readonly type: "impression" | "viewable" | "click";
+  readonly campaignId: string;
+  readonly unitId: string;
+  readonly decisionId: string;
+  readonly slotId: string;
+  readonly hour: string;
+  readonly day: string;
+  /** How long to remember the token (past its expiry). */
+  readonly dedupeTtlSeconds: number;
+  /** Event log entry for a counted event. */
+  readonly entry: Readonly<Record<string, unknown>>;
+}
+
+export interface EventStore {
+  /**
+   * One round trip: remembers the token (set-if-absent) and counts the event, or counts it as a
+   * `duplicate` when the token was already seen; a counted event is appended to the event log.
+   */
+  track(request: TrackRequest): Promise<"counted" | "duplicate">;
+  /** Counts an event that is not counted for another reason (bot, expired, rate limited). */
+  filtered(request: Omit<TrackRequest, "dedupeTtlSeconds" | "entry">, reason: Exclude<FilterReason, "duplicate">): Promise<void>;
+  /** The newest `count` entries of the event log, oldest first. */
+  recent(count: number): Promise<Record<string, unknown>[]>;
+}
+
+/** Counter fields of a campaign bucket: `served`, `impression`, `viewable`, `click`, `f:<reason>`, `u:<unitId>:<field>`. */
+export type CounterHash = Record<string, number>;
+
+export interface ReportStore {
+  /** The counter hash of each bucket (empty object when none). */
+  counters(campaignId: string, granularity: "day" | "hour", buckets: readonly string[]): Promise<CounterHash[]>;
+  /** Distinct users per bucket and over all the buckets together (approximate on Redis). */
+  reach(campaignId: string, granularity: "day" | "hour", buckets: readonly string[]): Promise<{ perBucket: number[]; total: number }>;
 }
 
 export interface CapStore {
@@ -104,5 +166,7 @@ export interface Stores {
   readonly keys: KeyStore;
   readonly meta: MetaStore;
   readonly audit: AuditStore;
+  readonly events: EventStore;
+  readonly reports: ReportStore;
   close(): Promise<void>;
 }

@@ -10,9 +10,17 @@
  *     c: [[slot (1-based), campaignId, advertiserId, [labels], [[counter (1-based), limit], ...]], ...],
  *     pc: [prior campaignIds], pl: { label: advertiserId } }
  * ARGV[2]: "1" to count the winners, "0" for a read-only walk (tests compare it with walkPlan).
+ * ARGV[3] (optional, with ARGV[2] = "1"): the decision's record as JSON (see `encodeRecord`):
+ *   { p: counter key prefix, h: hour bucket, d: day bucket, u: user hash or "", th / td: hourly /
+ *     daily TTL seconds, s: event stream key, m: stream MAXLEN, si: [slot ids], e: {entry fields} }
+ *   For every winner: HINCRBY `served` and `u:<unit>:served` on the campaign's hour and day hashes,
+ *   PFADD the user hash to its hour and day reach; then one XADD of the decision to the stream.
+ *   Keys: `<p>{c:<campaignId>}:h:<hour>` etc., the formats of keys.ts `campaignTag`.
  * Returns one digit per candidate: 0 skipped (slot full), 1 won, 2 capped, 3 separated.
  */
 import type { SelectionPlan } from "../../domain/selection.js";
+import type { Keys } from "../keys.js";
+import type { RetentionPolicy, ServeRequest } from "../ports.js";
 
 export const SERVE_LUA = `
 local plan = cjson.decode(ARGV[1])
@@ -59,6 +67,36 @@ for i, c in ipairs(plan.c) do
   end
   out[i] = code
 end
+if write and ARGV[3] and ARGV[3] ~= '' then
+  local r = cjson.decode(ARGV[3])
+  local served = {}
+  for i, c in ipairs(plan.c) do
+    if out[i] == '1' then
+      local tag = r.p .. '{c:' .. c[2] .. '}:'
+      local unitField = 'u:' .. c[6] .. ':served'
+      local hk, dk = tag .. 'h:' .. r.h, tag .. 'd:' .. r.d
+      redis.call('HINCRBY', hk, 'served', 1)
+      redis.call('HINCRBY', hk, unitField, 1)
+      redis.call('EXPIRE', hk, r.th, 'NX')
+      redis.call('HINCRBY', dk, 'served', 1)
+      redis.call('HINCRBY', dk, unitField, 1)
+      redis.call('EXPIRE', dk, r.td, 'NX')
+      if r.u ~= '' then
+        local rh, rd = tag .. 'rh:' .. r.h, tag .. 'r:' .. r.d
+        redis.call('PFADD', rh, r.u)
+        redis.call('EXPIRE', rh, r.th, 'NX')
+        redis.call('PFADD', rd, r.u)
+        redis.call('EXPIRE', rd, r.td, 'NX')
+      end
+      served[#served + 1] = { slotId = r.si[c[1]], campaignId = c[2], advertiserId = c[3], unitId = c[6] }
+    end
+  end
+  if #served > 0 then
+    local e = r.e
+    e.units = served
+    redis.call('XADD', r.s, 'MAXLEN', '~', r.m, '*', 'e', cjson.encode(e))
+  end
+end
 return table.concat(out)
 `;
 
@@ -67,8 +105,26 @@ export function encodePlan(plan: SelectionPlan): string {
   return JSON.stringify({
     s: plan.slotCapacity,
     w: plan.counters.map((c) => c.windowSeconds),
-    c: plan.candidates.map((c) => [c.slot + 1, c.campaignId, c.advertiserId, c.labels, c.caps.map((cap) => [cap.counter + 1, cap.limit])]),
+    c: plan.candidates.map((c) => [c.slot + 1, c.campaignId, c.advertiserId, c.labels, c.caps.map((cap) => [cap.counter + 1, cap.limit]), c.unitId]),
     pc: plan.priorCampaigns ?? [],
     pl: plan.priorLabels ?? {},
+  });
+}
+
+/** The decision's record in the form the script reads (ARGV[3]). */
+export function encodeRecord(request: ServeRequest, keys: Keys, retention: RetentionPolicy): string {
+  const r = request.record;
+  if (!r) return "";
+  return JSON.stringify({
+    p: keys.counterPrefix,
+    h: r.hour,
+    d: r.day,
+    u: request.userHash ?? "",
+    th: retention.hourlyDays * 86400,
+    td: retention.dailyDays * 86400,
+    s: keys.events,
+    m: retention.streamMaxLen,
+    si: request.slotIds ?? [],
+    e: r.entry,
   });
 }

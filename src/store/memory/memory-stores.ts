@@ -7,7 +7,21 @@
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
 import { walkPlan, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
-import type { AuditEntry, AuditStore, CapStore, CatalogStore, KeyRecord, KeyStore, MetaStore, ServeRequest, Stores } from "../ports.js";
+import type {
+  AuditEntry,
+  AuditStore,
+  CapStore,
+  CatalogStore,
+  CounterHash,
+  EventStore,
+  KeyRecord,
+  KeyStore,
+  MetaStore,
+  ReportStore,
+  RetentionPolicy,
+  ServeRequest,
+  Stores,
+} from "../ports.js";
 
 const PLURAL: Record<EntityKind, keyof CatalogDocument> = {
   advertiser: "advertisers",
@@ -59,12 +73,113 @@ interface Counter {
   expiresAtMs: number;
 }
 
-export function createMemoryCapStore(keys: Keys, clock: () => number): CapStore {
+const DEFAULT_RETENTION: RetentionPolicy = { hourlyDays: 14, dailyDays: 800, streamMaxLen: 1_000_000 };
+
+/**
+ * Counter hashes, reach sets, seen tokens and the event log, keyed exactly as on Redis, with
+ * expiry. Shared by the cap, event and report adapters (the serve call writes served counters).
+ */
+export class MemoryCounters {
+  private readonly hashes = new Map<string, { fields: Map<string, number>; expiresAtMs: number }>();
+  private readonly sets = new Map<string, { members: Set<string>; expiresAtMs: number }>();
+  private readonly seenKeys = new Map<string, number>();
+  private readonly stream: Record<string, unknown>[] = [];
+  private streamSeq = 0;
+
+  constructor(
+    private readonly clock: () => number,
+    readonly retention: RetentionPolicy,
+  ) {}
+
+  private alive<T extends { expiresAtMs: number }>(map: Map<string, T>, key: string): T | undefined {
+    const v = map.get(key);
+    if (v && v.expiresAtMs <= this.clock()) {
+      map.delete(key);
+      return undefined;
+    }
+    return v;
+  }
+
+  hincr(key: string, field: string, ttlSeconds: number): void {
+    let h = this.alive(this.hashes, key);
+    if (!h) {
+      h = { fields: new Map(), expiresAtMs: this.clock() + ttlSeconds * 1000 };
+      this.hashes.set(key, h);
+    }
+    h.fields.set(field, (h.fields.get(field) ?? 0) + 1);
+  }
+
+  hgetall(key: string): CounterHash {
+    const h = this.alive(this.hashes, key);
+    return h ? Object.fromEntries(h.fields) : {};
+  }
+
+  sadd(key: string, member: string, ttlSeconds: number): void {
+    let s = this.alive(this.sets, key);
+    if (!s) {
+      s = { members: new Set(), expiresAtMs: this.clock() + ttlSeconds * 1000 };
+      this.sets.set(key, s);
+    }
+    s.members.add(member);
+  }
+
+  members(key: string): ReadonlySet<string> {
+    return this.alive(this.sets, key)?.members ?? new Set();
+  }
+
+  /** Set-if-absent with a TTL; true when it was absent. */
+  setNx(key: string, ttlSeconds: number): boolean {
+    const exp = this.seenKeys.get(key);
+    const now = this.clock();
+    if (exp !== undefined && exp > now) return false;
+    this.seenKeys.set(key, now + ttlSeconds * 1000);
+    if (this.seenKeys.size % 10_000 === 0) for (const [k, e] of this.seenKeys) if (e <= now) this.seenKeys.delete(k);
+    return true;
+  }
+
+  append(entry: Record<string, unknown>): void {
+    this.stream.push({ id: `${this.clock()}-${this.streamSeq++}`, ...entry });
+    if (this.stream.length > this.retention.streamMaxLen) this.stream.splice(0, this.stream.length - this.retention.streamMaxLen);
+  }
+
+  recent(count: number): Record<string, unknown>[] {
+    return this.stream.slice(-count).map((e) => structuredClone(e));
+  }
+}
+
+export function createMemoryCapStore(
+  keys: Keys,
+  clock: () => number,
+  counterState: MemoryCounters = new MemoryCounters(clock, DEFAULT_RETENTION),
+): CapStore {
   const counters = new Map<string, Counter>();
   const sweepEvery = 10_000;
   let writes = 0;
   const sweep = (now: number): void => {
     for (const [k, c] of counters) if (c.expiresAtMs <= now) counters.delete(k);
+  };
+  /** Mirrors the serve script's record section (lua/serve.ts). */
+  const recordServed = (request: ServeRequest, outcomes: readonly CandidateOutcome[]): void => {
+    const r = request.record;
+    if (!r) return;
+    const { hourlyDays, dailyDays } = counterState.retention;
+    const served: Record<string, string>[] = [];
+    request.plan.candidates.forEach((c, i) => {
+      if (outcomes[i] !== "won") return;
+      for (const [key, ttl] of [
+        [keys.hourCounters(c.campaignId, r.hour), hourlyDays * 86400],
+        [keys.dayCounters(c.campaignId, r.day), dailyDays * 86400],
+      ] as const) {
+        counterState.hincr(key, "served", ttl);
+        counterState.hincr(key, `u:${c.unitId}:served`, ttl);
+      }
+      if (request.userHash) {
+        counterState.sadd(keys.hourReach(c.campaignId, r.hour), request.userHash, hourlyDays * 86400);
+        counterState.sadd(keys.dayReach(c.campaignId, r.day), request.userHash, dailyDays * 86400);
+      }
+      served.push({ slotId: request.slotIds?.[c.slot] ?? String(c.slot), campaignId: c.campaignId, advertiserId: c.advertiserId, unitId: c.unitId });
+    });
+    if (served.length > 0) counterState.append({ ...r.entry, units: served });
   };
   const run = (request: ServeRequest, write: boolean): { outcomes: CandidateOutcome[]; counts: number[] } => {
     const { plan, userHash } = request;
@@ -76,6 +191,7 @@ export function createMemoryCapStore(keys: Keys, clock: () => number): CapStore 
       return c && c.expiresAtMs > now ? c : undefined;
     };
     const { outcomes, increments } = walkPlan(plan, (i) => live(i)?.count ?? 0);
+    if (write && request.record) recordServed(request, outcomes);
     if (write) {
       for (const i of increments) {
         const current = live(i);
@@ -140,11 +256,60 @@ export function createMemoryMetaStore(): MetaStore {
   };
 }
 
-export function createMemoryStores(keys: Keys, clock: () => number): Stores {
+export function createMemoryEventStore(keys: Keys, counters: MemoryCounters): EventStore {
+  const { hourlyDays, dailyDays } = counters.retention;
+  const bump = (campaignId: string, hour: string, day: string, unitId: string, field: string): void => {
+    for (const [key, ttl] of [
+      [keys.hourCounters(campaignId, hour), hourlyDays * 86400],
+      [keys.dayCounters(campaignId, day), dailyDays * 86400],
+    ] as const) {
+      counters.hincr(key, field, ttl);
+      counters.hincr(key, `u:${unitId}:${field}`, ttl);
+    }
+  };
+  return {
+    async track(r) {
+      const fresh = counters.setNx(keys.seen(r.campaignId, r.type, r.decisionId, r.slotId, r.unitId), r.dedupeTtlSeconds);
+      bump(r.campaignId, r.hour, r.day, r.unitId, fresh ? r.type : "f:duplicate");
+      if (fresh) counters.append({ ...r.entry });
+      return fresh ? "counted" : "duplicate";
+    },
+    async filtered(r, reason) {
+      bump(r.campaignId, r.hour, r.day, r.unitId, `f:${reason}`);
+    },
+    async recent(count) {
+      return counters.recent(count);
+    },
+  };
+}
+
+export function createMemoryReportStore(keys: Keys, counters: MemoryCounters): ReportStore {
+  return {
+    async counters(campaignId, granularity, buckets) {
+      const key = granularity === "day" ? keys.dayCounters : keys.hourCounters;
+      return buckets.map((b) => counters.hgetall(key(campaignId, b)));
+    },
+    async reach(campaignId, granularity, buckets) {
+      const key = granularity === "day" ? keys.dayReach : keys.hourReach;
+      const all = new Set<string>();
+      const perBucket = buckets.map((b) => {
+        const m = counters.members(key(campaignId, b));
+        for (const x of m) all.add(x);
+        return m.size;
+      });
+      return { perBucket, total: all.size };
+    },
+  };
+}
+
+export function createMemoryStores(keys: Keys, clock: () => number, retention: RetentionPolicy = DEFAULT_RETENTION): Stores {
+  const counters = new MemoryCounters(clock, retention);
   return {
     kind: "memory",
     catalog: createMemoryCatalogStore(),
-    caps: createMemoryCapStore(keys, clock),
+    caps: createMemoryCapStore(keys, clock, counters),
+    events: createMemoryEventStore(keys, counters),
+    reports: createMemoryReportStore(keys, counters),
     keys: createMemoryKeyStore(),
     meta: createMemoryMetaStore(),
     audit: createMemoryAuditStore(),

@@ -5,9 +5,13 @@
  */
 import { Redis, type RedisOptions } from "ioredis";
 import { SERVE_LUA } from "../lua/serve.js";
+import { FILTERED_LUA, TRACK_LUA } from "../lua/track.js";
 
+/** The service's Lua scripts, registered with `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
 export interface ServeCommand {
   spServe(numKeys: number, ...args: (string | number)[]): Promise<string>;
+  spTrack(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  spFiltered(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
 
 export type SpRedis = Redis & ServeCommand;
@@ -30,6 +34,8 @@ export function createRedisClient(url: string, options: RedisClientOptions): SpR
   };
   const client = new Redis(url, redisOptions) as SpRedis;
   client.defineCommand("spServe", { lua: SERVE_LUA });
+  client.defineCommand("spTrack", { lua: TRACK_LUA });
+  client.defineCommand("spFiltered", { lua: FILTERED_LUA });
   // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
   client.on("error", () => undefined);
   return client;

@@ -6,8 +6,23 @@
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
-import { encodePlan } from "../lua/serve.js";
-import type { AuditEntry, AuditStore, CapStore, CatalogState, CatalogStore, KeyRecord, KeyStore, MetaStore, ServeRequest, Stores } from "../ports.js";
+import { encodePlan, encodeRecord } from "../lua/serve.js";
+import type {
+  AuditEntry,
+  AuditStore,
+  CapStore,
+  CatalogState,
+  CatalogStore,
+  CounterHash,
+  EventStore,
+  KeyRecord,
+  KeyStore,
+  MetaStore,
+  ReportStore,
+  RetentionPolicy,
+  ServeRequest,
+  Stores,
+} from "../ports.js";
 import type { SpRedis } from "./client.js";
 
 type ExecResult = [Error | null, unknown][] | null;
@@ -75,7 +90,9 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
   };
 }
 
-export function createRedisCapStore(redis: SpRedis, keys: Keys): CapStore {
+export const DEFAULT_RETENTION: RetentionPolicy = { hourlyDays: 14, dailyDays: 800, streamMaxLen: 1_000_000 };
+
+export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION): CapStore {
   const counterKeys = ({ plan, userHash }: ServeRequest): string[] => {
     if (plan.counters.length > 0 && !userHash) throw new Error("a plan with cap counters needs a user hash");
     return plan.counters.map((c) => keys.cap(userHash ?? "", c.campaignId, c.windowSeconds));
@@ -84,7 +101,8 @@ export function createRedisCapStore(redis: SpRedis, keys: Keys): CapStore {
     async serve(request): Promise<CandidateOutcome[]> {
       if (request.plan.candidates.length === 0) return [];
       const k = counterKeys(request);
-      return decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1"));
+      const record = encodeRecord(request, keys, retention);
+      return decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record));
     },
     async counts(request) {
       const k = counterKeys(request);
@@ -175,11 +193,72 @@ export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
   };
 }
 
-export function createRedisStores(redis: SpRedis, keys: Keys): Stores {
+export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION): EventStore {
+  return {
+    async track(r) {
+      const counted = await redis.spTrack(
+        4,
+        keys.seen(r.campaignId, r.type, r.decisionId, r.slotId, r.unitId),
+        keys.hourCounters(r.campaignId, r.hour),
+        keys.dayCounters(r.campaignId, r.day),
+        keys.events,
+        r.type,
+        r.unitId,
+        r.dedupeTtlSeconds,
+        retention.hourlyDays * 86400,
+        retention.dailyDays * 86400,
+        retention.streamMaxLen,
+        JSON.stringify(r.entry),
+      );
+      return counted === 1 ? "counted" : "duplicate";
+    },
+    async filtered(r, reason) {
+      await redis.spFiltered(
+        2,
+        keys.hourCounters(r.campaignId, r.hour),
+        keys.dayCounters(r.campaignId, r.day),
+        `f:${reason}`,
+        r.unitId,
+        retention.hourlyDays * 86400,
+        retention.dailyDays * 86400,
+      );
+    },
+    async recent(count) {
+      const entries = await redis.xrevrange(keys.events, "+", "-", "COUNT", count);
+      return entries.reverse().map(([id, fields]) => ({ id, ...(JSON.parse(fields[1] ?? "{}") as Record<string, unknown>) }));
+    },
+  };
+}
+
+export function createRedisReportStore(redis: SpRedis, keys: Keys): ReportStore {
+  return {
+    async counters(campaignId, granularity, buckets) {
+      const key = granularity === "day" ? keys.dayCounters : keys.hourCounters;
+      // Auto-pipelining sends these in one batch.
+      const hashes = await Promise.all(buckets.map((b) => redis.hgetall(key(campaignId, b))));
+      return hashes.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)])) as CounterHash);
+    },
+    async reach(campaignId, granularity, buckets) {
+      if (buckets.length === 0) return { perBucket: [], total: 0 };
+      const key = granularity === "day" ? keys.dayReach : keys.hourReach;
+      const reachKeys = buckets.map((b) => key(campaignId, b));
+      const [perBucket, total] = await Promise.all([
+        Promise.all(reachKeys.map((k) => redis.pfcount(k))),
+        // One slot: every key carries the campaign's hash tag, so PFCOUNT can merge them.
+        redis.pfcount(...reachKeys),
+      ]);
+      return { perBucket, total };
+    },
+  };
+}
+
+export function createRedisStores(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION): Stores {
   return {
     kind: "redis",
     catalog: createRedisCatalogStore(redis, keys),
-    caps: createRedisCapStore(redis, keys),
+    caps: createRedisCapStore(redis, keys, retention),
+    events: createRedisEventStore(redis, keys, retention),
+    reports: createRedisReportStore(redis, keys),
     keys: createRedisKeyStore(redis, keys),
     meta: createRedisMetaStore(redis, keys),
     audit: createRedisAuditStore(redis, keys),

@@ -1,0 +1,39 @@
+/**
+ * A beacon's one round trip: count a tracking token once per event type.
+ *
+ * KEYS[1] the token's seen-key (SET NX with a TTL past the token's expiry), KEYS[2] the campaign's
+ * hour counters, KEYS[3] its day counters, KEYS[4] the event stream.
+ * ARGV: [1] event field (`impression` | `viewable` | `click`), [2] unit id, [3] seen TTL seconds,
+ * [4] hourly TTL, [5] daily TTL, [6] stream MAXLEN, [7] entry JSON (appended when counted).
+ * Returns 1 when counted, 0 when the token was already seen (counted as `f:duplicate`).
+ */
+export const TRACK_LUA = `
+local field, unit = ARGV[1], ARGV[2]
+local fresh = redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[3]))
+local counted = fresh and 1 or 0
+local f = counted == 1 and field or 'f:duplicate'
+redis.call('HINCRBY', KEYS[2], f, 1)
+redis.call('HINCRBY', KEYS[2], 'u:' .. unit .. ':' .. f, 1)
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX')
+redis.call('HINCRBY', KEYS[3], f, 1)
+redis.call('HINCRBY', KEYS[3], 'u:' .. unit .. ':' .. f, 1)
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]), 'NX')
+if counted == 1 then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[7])
+end
+return counted
+`;
+
+/**
+ * Counts a filtered event (bot, expired, rate limited) on the hour and day hashes.
+ * KEYS[1] hour counters, KEYS[2] day counters. ARGV: [1] field (`f:<reason>`), [2] unit id,
+ * [3] hourly TTL, [4] daily TTL.
+ */
+export const FILTERED_LUA = `
+for i = 1, 2 do
+  redis.call('HINCRBY', KEYS[i], ARGV[1], 1)
+  redis.call('HINCRBY', KEYS[i], 'u:' .. ARGV[2] .. ':' .. ARGV[1], 1)
+  redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 + i]), 'NX')
+end
+return 1
+`;
