@@ -8,6 +8,7 @@ import { requireKey } from "./http/auth.js";
 import type { AppEnv } from "./http/types.js";
 import { registerAuditRoutes } from "./routes/admin/audit.js";
 import { registerCatalogEntityRoutes } from "./routes/admin/catalog-entities.js";
+import { registerCatalogDocumentRoutes } from "./routes/admin/catalog-document.js";
 import { registerExplainRoutes } from "./routes/admin/explain.js";
 import { registerKeyRoutes } from "./routes/admin/keys.js";
 import { registerDecisionRoutes } from "./routes/decisions.js";
@@ -47,6 +48,7 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ADVERTISER_READABLE_PATHS = /^\/v1\/admin\/(advertisers|campaigns|units)(\/[^/]*)?$/;
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -95,13 +97,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     return c.body(REPORTS_JS);
   });
 
-  // Admin: every route needs a key; ops-only unless a route lets advertiser keys read.
-  app.use("/v1/admin/*", requireKey(deps.auth));
-  app.use("/v1/admin/keys/*", requireKey(deps.auth, { role: "ops" }));
-  app.use("/v1/admin/keys", requireKey(deps.auth, { role: "ops" }));
-  app.use("/v1/admin/audit", requireKey(deps.auth, { role: "ops" }));
-  app.use("/v1/admin/explain", requireKey(deps.auth, { role: "ops" }));
+  // Admin: every route needs a key. Advertiser keys reach only the entity routes, which let them
+  // read their own advertiser, campaigns and units; everything else under /v1/admin is ops-only.
+  app.use("/v1/admin/*", requireKey(deps.auth, { role: "ops", unless: (path) => ADVERTISER_READABLE_PATHS.test(path) }));
   registerCatalogEntityRoutes(app, deps.catalog, deps.audit);
+  registerCatalogDocumentRoutes(app, deps.catalog, deps.audit);
   registerKeyRoutes(app, deps.auth, deps.catalog, deps.audit);
   registerAuditRoutes(app, deps.audit);
   registerExplainRoutes(app, deps.decisions);

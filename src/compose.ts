@@ -80,7 +80,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
     (options.onGeneratedAdminKey ?? ((k: string) => process.stdout.write(`\nADMIN_API_KEY is unset; generated ops key for this run:\n  ${k}\n\n`)))(bootstrapKey);
   }
 
-  const catalog = createCatalogService({ store: stores.catalog, logger });
+  const catalog = createCatalogService({ store: stores.catalog, logger, clock });
   if (config.SEED_SAMPLE_DATA && (await stores.catalog.version()) === 0) {
     await catalog.replace(loadSampleCatalog());
     logger.info("loaded the sample catalog into an empty store");
@@ -137,7 +137,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
     signer,
     bootstrapKey,
     async close(): Promise<void> {
-      catalog.stop();
+      await catalog.stop();
       await stores.close();
     },
   };

@@ -4,12 +4,17 @@ import { ApiError } from "../errors.js";
 import type { AuthService, Principal } from "../services/auth-service.js";
 import type { AppEnv } from "./types.js";
 
-/** Requires a valid key (401 otherwise); with `role: "ops"`, advertiser keys get 403. */
-export function requireKey(auth: AuthService, options: { role?: "ops" } = {}): MiddlewareHandler<AppEnv> {
+/**
+ * Requires a valid key (401 otherwise); with `role: "ops"`, advertiser keys get 403 except on
+ * paths for which `unless` is true (their routes apply finer rules).
+ */
+export function requireKey(auth: AuthService, options: { role?: "ops"; unless?: (path: string) => boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = await auth.authenticate(c.req.header("authorization"));
     if (!principal) throw new ApiError("UNAUTHENTICATED", "a valid API key is required (Authorization: Bearer <key>)");
-    if (options.role === "ops" && principal.role !== "ops") throw new ApiError("FORBIDDEN", "this key may not do that");
+    if (options.role === "ops" && principal.role !== "ops" && !options.unless?.(c.req.path)) {
+      throw new ApiError("FORBIDDEN", "this key may not do that");
+    }
     c.set("principal", principal);
     await next();
   };

@@ -17,7 +17,8 @@ import { compileCatalog, type CatalogSnapshot } from "../domain/catalog-snapshot
 import { documentProblems, lookupOf, referenceProblems, referencesTo } from "../domain/catalog-validation.js";
 import { ApiError, issuesToDetails } from "../errors.js";
 import type { Logger } from "../telemetry/logger.js";
-import type { CatalogStore } from "../store/ports.js";
+import type { CatalogStore, CatalogWrite, CatalogWriteMeta } from "../store/ports.js";
+import { applyChanges, diffCatalogs, entityChanges, type CatalogDiff } from "../domain/catalog-diff.js";
 
 const PLURAL = { advertiser: "advertisers", placement: "placements", campaign: "campaigns", unit: "units" } as const;
 
@@ -35,6 +36,15 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** A version in the history list: who, when, what (ids, not whole entities). */
+export interface VersionSummary {
+  version: number;
+  at: string;
+  actor: string;
+  action: string;
+  changes: { entity: EntityKind; id: string; change: "added" | "changed" | "removed" }[];
+}
+
 export interface CatalogService {
   /** The compiled snapshot decisions read (never awaits). */
   current(): CatalogSnapshot;
@@ -44,16 +54,21 @@ export interface CatalogService {
   refresh(force?: boolean): Promise<boolean>;
   list<K extends EntityKind>(kind: K, query: ListQuery): Page<EntityByKind[K]>;
   get<K extends EntityKind>(kind: K, id: string, advertiserId?: string): EntityByKind[K];
-  create<K extends EntityKind>(kind: K, body: unknown): Promise<EntityByKind[K]>;
-  update<K extends EntityKind>(kind: K, id: string, patch: unknown): Promise<{ before: EntityByKind[K]; after: EntityByKind[K] }>;
-  remove<K extends EntityKind>(kind: K, id: string): Promise<EntityByKind[K]>;
+  create<K extends EntityKind>(kind: K, body: unknown, actor?: string): Promise<EntityByKind[K]>;
+  update<K extends EntityKind>(kind: K, id: string, patch: unknown, actor?: string): Promise<{ before: EntityByKind[K]; after: EntityByKind[K] }>;
+  remove<K extends EntityKind>(kind: K, id: string, actor?: string): Promise<EntityByKind[K]>;
   /** Validates a whole document; throws a 400 listing every problem. */
   validateDocument(body: unknown): CatalogDocument;
-  /** Replaces the whole catalog (validated first). */
-  replace(document: CatalogDocument): Promise<number>;
+  /** Replaces the whole catalog (validated first); with `dryRun`, only returns the diff. */
+  importDocument(body: unknown, options: { dryRun: boolean; actor: string }): Promise<{ version: number; previousVersion: number; diff: CatalogDiff }>;
+  /** Replaces the whole catalog with an already validated document. */
+  replace(document: CatalogDocument, actor?: string): Promise<number>;
+  versions(query: { before?: number | undefined; limit: number }): Promise<{ items: VersionSummary[]; nextCursor: string | null }>;
+  /** Restores the catalog as it was at `version` (a new version); 404 unknown, 409 too old. */
+  restore(version: number, actor: string): Promise<{ version: number; restoredFrom: number; previousVersion: number; diff: CatalogDiff }>;
   /** Starts the background version check (every `pollMs`). */
   start(pollMs: number): void;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 function entitiesOf<K extends EntityKind>(doc: CatalogDocument, kind: K): EntityByKind[K][] {
@@ -85,8 +100,10 @@ const CatalogDocumentInput = z
   })
   .strict();
 
-export function createCatalogService(deps: { store: CatalogStore; logger: Logger }): CatalogService {
+export function createCatalogService(deps: { store: CatalogStore; logger: Logger; clock?: () => number }): CatalogService {
   const { store, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  let unsubscribe: (() => Promise<void>) | undefined;
   let doc: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
   let snapshot: CatalogSnapshot = compileCatalog(doc, 0);
   let timer: NodeJS.Timeout | undefined;
@@ -142,8 +159,12 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   const find = <K extends EntityKind>(kind: K, id: string): EntityByKind[K] | undefined =>
     entitiesOf(doc, kind).find((e) => e.id === id);
 
-  const afterWrite = async (): Promise<void> => {
+  /** Applies writes against the version this instance has (409 if another instance moved it), then rebuilds. */
+  const write = async (writes: CatalogWrite[], actor: string, action: CatalogWriteMeta["action"]): Promise<number> => {
+    const version = await store.apply(writes, { at: new Date(clock()).toISOString(), actor, action }, snapshot.version);
+    if (version === undefined) throw new ApiError("CONFLICT", "the catalog changed on another instance meanwhile; retry the request");
     await reload();
+    return version;
   };
 
   const service: CatalogService = {
@@ -174,18 +195,17 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
       return entity;
     },
 
-    create(kind, body) {
+    create(kind, body, actor = "system") {
       return serialised(async () => {
         const entity = parseEntity(kind, body);
         if (find(kind, entity.id)) throw new ApiError("CONFLICT", `${kind} "${entity.id}" already exists`);
         checkReferences(kind, entity);
-        await store.put(kind, entity);
-        await afterWrite();
+        await write([{ kind, id: entity.id, after: entity }], actor, "create");
         return entity;
       });
     },
 
-    update(kind, id, patch) {
+    update(kind, id, patch, actor = "system") {
       return serialised(async () => {
         const before = find(kind, id);
         if (!before) throw new ApiError("NOT_FOUND", `${kind} "${id}" not found`);
@@ -204,13 +224,12 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
         }
         const after = parseEntity(kind, merged);
         checkReferences(kind, after);
-        await store.put(kind, after);
-        await afterWrite();
+        await write([{ kind, id, after }], actor, "update");
         return { before, after };
       });
     },
 
-    remove(kind, id) {
+    remove(kind, id, actor = "system") {
       return serialised(async () => {
         const existing = find(kind, id);
         if (!existing) throw new ApiError("NOT_FOUND", `${kind} "${id}" not found`);
@@ -222,8 +241,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
             refs.slice(0, 50).map((r) => ({ path: r, message: `refers to ${kind} "${id}"` })),
           );
         }
-        await store.remove(kind, id);
-        await afterWrite();
+        await write([{ kind, id, after: null }], actor, "delete");
         return existing;
       });
     },
@@ -233,28 +251,86 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
       if (!parsed.success) throw new ApiError("BAD_REQUEST", "invalid catalog document", issuesToDetails(parsed.error.issues));
       const { version: _version, ...document } = parsed.data;
       const problems = documentProblems(document);
-      if (problems.length > 0) throw new ApiError("BAD_REQUEST", "invalid catalog document", problems.slice(0, 50));
+      if (problems.length > 0) throw new ApiError("BAD_REQUEST", "invalid catalog document", problems.slice(0, 1000));
       return document;
     },
 
-    replace(document) {
+    importDocument(body, { dryRun, actor }) {
+      const document = service.validateDocument(body);
       return serialised(async () => {
-        const version = await store.replace(document);
-        await afterWrite();
-        return version;
+        const previousVersion = snapshot.version;
+        const diff = diffCatalogs(doc, document);
+        if (dryRun) return { version: previousVersion, previousVersion, diff };
+        const writes = entityChanges(doc, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
+        const version = writes.length === 0 ? previousVersion : await write(writes, actor, "import");
+        return { version, previousVersion, diff };
+      });
+    },
+
+    replace(document, actor = "system") {
+      return serialised(async () => {
+        const writes = entityChanges(doc, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
+        return write(writes, actor, "import");
+      });
+    },
+
+    async versions({ before, limit }) {
+      const records = await store.versions({ before, limit });
+      const items = records.map((r) => ({
+        version: r.version,
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        changes: r.changes.map((c) => ({
+          entity: c.kind,
+          id: c.id,
+          change: c.before === null ? ("added" as const) : c.after === null ? ("removed" as const) : ("changed" as const),
+        })),
+      }));
+      const last = items[items.length - 1];
+      return { items, nextCursor: items.length === limit && last && last.version > 1 ? String(last.version) : null };
+    },
+
+    restore(version, actor) {
+      return serialised(async () => {
+        const previousVersion = snapshot.version;
+        if (!Number.isInteger(version) || version < 0 || version > previousVersion) throw new ApiError("NOT_FOUND", `catalog version ${version} not found`);
+        const records = await store.changesAfter(version);
+        if (!records) throw new ApiError("CONFLICT", `catalog version ${version} is too old to restore; its history has been trimmed`);
+        const target = applyChanges(doc, records.flatMap((r) => r.changes), "backward");
+        const problems = documentProblems(target);
+        if (problems.length > 0) throw new ApiError("CONFLICT", `catalog version ${version} cannot be restored`, problems.slice(0, 50));
+        const diff = diffCatalogs(doc, target);
+        const writes = entityChanges(doc, target).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
+        const newVersion = await write(writes, actor, "restore");
+        return { version: newVersion, restoredFrom: version, previousVersion, diff };
       });
     },
 
     start(pollMs) {
       if (timer) return;
-      timer = setInterval(() => {
+      const onChange = (): void => {
         refresh().catch((err: unknown) => logger.warn({ err }, "catalog refresh failed"));
-      }, pollMs);
+      };
+      // A change notice refreshes at once; the poll catches notices missed during a disconnect.
+      store
+        .subscribe((version) => {
+          if (version !== snapshot.version) onChange();
+        })
+        .then((stop) => {
+          if (timer) unsubscribe = stop;
+          else void stop();
+        })
+        .catch((err: unknown) => logger.warn({ err }, "catalog change notices unavailable; relying on the poll"));
+      timer = setInterval(onChange, pollMs);
       timer.unref();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      const stop = unsubscribe;
+      unsubscribe = undefined;
+      await stop?.();
     },
   };
   return service;

@@ -9,6 +9,8 @@ export interface Keys {
   catalogEntities(kind: string): string;
   /** String: the catalog version, incremented by every catalog write. */
   readonly catalogVersion: string;
+  /** Hash `version -> JSON CatalogVersionRecord` (the last CATALOG_VERSIONS_KEPT versions). */
+  readonly catalogVersions: string;
   /** Pub/sub channel: a catalog write publishes the new version here. */
   readonly catalogChannel: string;
   /**
@@ -50,6 +52,7 @@ export function createKeys(prefix = "sp"): Keys {
     catalogEntities: (kind) => `${p}catalog:${kind}`,
     catalogVersion: `${p}catalog:version`,
     catalogChannel: `${p}catalog:changed`,
+    catalogVersions: `${p}catalog:versions`,
     cap: (userHash, campaignId, windowSeconds) => `${p}{u:${userHash}}:cap:${campaignId}:${windowSeconds}`,
     apiKeys: `${p}keys`,
     apiKeyByHash: `${p}keys:byhash`,

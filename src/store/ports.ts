@@ -4,6 +4,7 @@
  * Adapters store; the domain decides.
  */
 import type { CatalogDocument, EntityByKind, EntityKind } from "../domain/catalog-schema.js";
+import type { EntityChange } from "../domain/catalog-diff.js";
 import type { CandidateOutcome, SelectionPlan } from "../domain/selection.js";
 
 export interface CatalogState {
@@ -11,18 +12,57 @@ export interface CatalogState {
   readonly document: CatalogDocument;
 }
 
+/** Who made a catalog write, when, and how (recorded with the version). */
+export interface CatalogWriteMeta {
+  readonly at: string;
+  /** The key id (never key material); `system` for seeding. */
+  readonly actor: string;
+  readonly action: "create" | "update" | "delete" | "import" | "restore";
+}
+
+/** One catalog version: the write that produced it, with each entity's before and after. */
+export interface CatalogVersionRecord {
+  readonly version: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: CatalogWriteMeta["action"];
+  readonly changes: EntityChange[];
+}
+
+/** A write: the entities' new values (`null` deletes). */
+export interface CatalogWrite {
+  readonly kind: EntityKind;
+  readonly id: string;
+  readonly after: unknown;
+}
+
 export interface CatalogStore {
   /** The whole catalog and its version, read consistently. */
   load(): Promise<CatalogState>;
   /** The current catalog version (cheap; used to detect changes). */
   version(): Promise<number>;
+  /**
+   * Applies writes atomically, bumps the version, records the version (with each entity's stored
+   * `before`), and publishes a change notice. With `expectedVersion`, nothing is written and
+   * `undefined` returned when the stored version differs (optimistic concurrency).
+   */
+  apply(writes: readonly CatalogWrite[], meta: CatalogWriteMeta, expectedVersion?: number): Promise<number | undefined>;
   /** Creates or replaces one entity; returns the new catalog version. */
   put<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<number>;
   /** Removes one entity; returns the new catalog version. */
   remove(kind: EntityKind, id: string): Promise<number>;
   /** Replaces the whole catalog atomically; returns the new catalog version. */
   replace(document: CatalogDocument): Promise<number>;
+  /** Version records, newest first, starting below `before` (exclusive) when given. */
+  versions(query: { before?: number | undefined; limit: number }): Promise<CatalogVersionRecord[]>;
+  /** The records of every version after `version`, oldest first; `undefined` if some were trimmed. */
+  changesAfter(version: number): Promise<CatalogVersionRecord[] | undefined>;
+  /** Calls `listener` with the new version when any instance writes (pub/sub); returns a stop function. */
+  subscribe(listener: (version: number) => void): Promise<() => Promise<void>>;
 }
+
+/** How many version records are kept for restore and history. */
+export const CATALOG_VERSIONS_KEPT = 500;
 
 /** How long counters and the event log are kept (configuration). */
 export interface RetentionPolicy {

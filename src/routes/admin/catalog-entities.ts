@@ -63,7 +63,7 @@ export function registerCatalogEntityRoutes(
     app.post(base, async (c) => {
       requireOps(c);
       const body = await readJson(c, { maxBytes: DEFAULT_BODY_LIMIT });
-      const created = await catalog.create(kind, body);
+      const created = await catalog.create(kind, body, c.get("principal").keyId);
       await audit.record({ actor: c.get("principal").keyId, action: "create", entity: kind, id: created.id, before: null, after: created });
       return c.json(created, 201);
     });
@@ -82,14 +82,14 @@ export function registerCatalogEntityRoutes(
     app.patch(`${base}/:id`, async (c) => {
       requireOps(c);
       const body = await readJson(c, { maxBytes: DEFAULT_BODY_LIMIT });
-      const { before, after } = await catalog.update(kind, c.req.param("id"), body);
+      const { before, after } = await catalog.update(kind, c.req.param("id"), body, c.get("principal").keyId);
       await audit.record({ actor: c.get("principal").keyId, action: "update", entity: kind, id: after.id, before, after });
       return c.json(after);
     });
 
     app.delete(`${base}/:id`, async (c) => {
       requireOps(c);
-      const removed = await catalog.remove(kind, c.req.param("id"));
+      const removed = await catalog.remove(kind, c.req.param("id"), c.get("principal").keyId);
       await audit.record({ actor: c.get("principal").keyId, action: "delete", entity: kind, id: removed.id, before: removed, after: null });
       return c.body(null, 204);
     });

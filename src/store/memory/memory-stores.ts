@@ -6,12 +6,15 @@
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
 import { walkPlan, type CandidateOutcome } from "../../domain/selection.js";
+import { entityChanges, PLURAL } from "../../domain/catalog-diff.js";
 import type { Keys } from "../keys.js";
 import type {
   AuditEntry,
   AuditStore,
   CapStore,
   CatalogStore,
+  CatalogVersionRecord,
+  CatalogWriteMeta,
   CounterHash,
   EventStore,
   KeyRecord,
@@ -22,19 +25,17 @@ import type {
   ServeRequest,
   Stores,
 } from "../ports.js";
+import { CATALOG_VERSIONS_KEPT } from "../ports.js";
 
-const PLURAL: Record<EntityKind, keyof CatalogDocument> = {
-  advertiser: "advertisers",
-  placement: "placements",
-  campaign: "campaigns",
-  unit: "units",
-};
 
 export function createMemoryCatalogStore(): CatalogStore {
   const entities = new Map<EntityKind, Map<string, unknown>>(ENTITY_KINDS.map((k) => [k, new Map()]));
+  const records = new Map<number, CatalogVersionRecord>();
+  const listeners = new Set<(version: number) => void>();
   let version = 0;
   const table = (kind: EntityKind): Map<string, unknown> => entities.get(kind) as Map<string, unknown>;
-  return {
+  const meta = (action: CatalogWriteMeta["action"]): CatalogWriteMeta => ({ at: new Date().toISOString(), actor: "system", action });
+  const store: CatalogStore = {
     async load() {
       const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
       for (const kind of ENTITY_KINDS) {
@@ -48,23 +49,58 @@ export function createMemoryCatalogStore(): CatalogStore {
     async version() {
       return version;
     },
+    async apply(writes, m, expectedVersion) {
+      if (expectedVersion !== undefined && expectedVersion !== version) return undefined;
+      const changes = writes.map((w) => {
+        const t = table(w.kind);
+        const before = t.get(w.id) ?? null;
+        if (w.after === null || w.after === undefined) t.delete(w.id);
+        else t.set(w.id, structuredClone(w.after));
+        return { kind: w.kind, id: w.id, before: before === null ? null : structuredClone(before), after: w.after ?? null };
+      });
+      version++;
+      records.set(version, structuredClone({ version, at: m.at, actor: m.actor, action: m.action, changes }));
+      records.delete(version - CATALOG_VERSIONS_KEPT);
+      const v = version;
+      for (const l of listeners) queueMicrotask(() => l(v));
+      return version;
+    },
     async put(kind, entity) {
-      table(kind).set(entity.id, structuredClone(entity));
-      return ++version;
+      return (await store.apply([{ kind, id: entity.id, after: entity }], meta("update"))) as number;
     },
     async remove(kind, id) {
-      table(kind).delete(id);
-      return ++version;
+      return (await store.apply([{ kind, id, after: null }], meta("delete"))) as number;
     },
     async replace(document) {
-      for (const kind of ENTITY_KINDS) {
-        const t = table(kind);
-        t.clear();
-        for (const e of document[PLURAL[kind]] as { id: string }[]) t.set(e.id, structuredClone(e));
+      const { document: current } = await store.load();
+      const writes = entityChanges(current, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
+      return (await store.apply(writes, meta("import"))) as number;
+    },
+    async versions({ before, limit }) {
+      const out: CatalogVersionRecord[] = [];
+      for (let v = before === undefined ? version : before - 1; v >= 1 && out.length < limit; v--) {
+        const r = records.get(v);
+        if (r) out.push(structuredClone(r));
       }
-      return ++version;
+      return out;
+    },
+    async changesAfter(after) {
+      const out: CatalogVersionRecord[] = [];
+      for (let v = after + 1; v <= version; v++) {
+        const r = records.get(v);
+        if (!r) return undefined;
+        out.push(structuredClone(r));
+      }
+      return out;
+    },
+    async subscribe(listener) {
+      listeners.add(listener);
+      return async () => {
+        listeners.delete(listener);
+      };
     },
   };
+  return store;
 }
 
 interface Counter {

@@ -6,12 +6,14 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { SERVE_LUA } from "../lua/serve.js";
 import { FILTERED_LUA, TRACK_LUA } from "../lua/track.js";
+import { CATALOG_WRITE_LUA } from "../lua/catalog-write.js";
 
 /** The service's Lua scripts, registered with `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
 export interface ServeCommand {
   spServe(numKeys: number, ...args: (string | number)[]): Promise<string>;
   spTrack(numKeys: number, ...args: (string | number)[]): Promise<number>;
   spFiltered(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  spCatalogWrite(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
 
 export type SpRedis = Redis & ServeCommand;
@@ -36,6 +38,7 @@ export function createRedisClient(url: string, options: RedisClientOptions): SpR
   client.defineCommand("spServe", { lua: SERVE_LUA });
   client.defineCommand("spTrack", { lua: TRACK_LUA });
   client.defineCommand("spFiltered", { lua: FILTERED_LUA });
+  client.defineCommand("spCatalogWrite", { lua: CATALOG_WRITE_LUA });
   // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
   client.on("error", () => undefined);
   return client;

@@ -4,6 +4,7 @@
  * version change.
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
+import { entityChanges, PLURAL } from "../../domain/catalog-diff.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
 import { encodePlan, encodeRecord } from "../lua/serve.js";
@@ -13,6 +14,8 @@ import type {
   CapStore,
   CatalogState,
   CatalogStore,
+  CatalogVersionRecord,
+  CatalogWriteMeta,
   CounterHash,
   EventStore,
   KeyRecord,
@@ -23,6 +26,7 @@ import type {
   ServeRequest,
   Stores,
 } from "../ports.js";
+import { CATALOG_VERSIONS_KEPT } from "../ports.js";
 import type { SpRedis } from "./client.js";
 
 type ExecResult = [Error | null, unknown][] | null;
@@ -35,19 +39,11 @@ function execOrThrow(result: ExecResult): unknown[] {
   });
 }
 
-const PLURAL: Record<EntityKind, keyof CatalogDocument> = {
-  advertiser: "advertisers",
-  placement: "placements",
-  campaign: "campaigns",
-  unit: "units",
-};
 
 export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStore {
-  const publishVersion = async (version: number): Promise<number> => {
-    await redis.publish(keys.catalogChannel, String(version));
-    return version;
-  };
-  return {
+  const kindIndex = (kind: EntityKind): number => ENTITY_KINDS.indexOf(kind) + 1;
+  const parseRecord = (json: string | null): CatalogVersionRecord | undefined => (json ? (JSON.parse(json) as CatalogVersionRecord) : undefined);
+  const store: CatalogStore = {
     async load(): Promise<CatalogState> {
       const multi = redis.multi();
       for (const kind of ENTITY_KINDS) multi.hvals(keys.catalogEntities(kind));
@@ -55,9 +51,9 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
       const values = execOrThrow(await multi.exec());
       const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
       ENTITY_KINDS.forEach((kind, i) => {
-        const list = (values[i] as string[]).map((json) => JSON.parse(json) as never);
+        const list = (values[i] as string[]).map((json) => JSON.parse(json) as { id: string });
         // Hashes have no order; sort by id so the snapshot (and selection ties) are reproducible.
-        list.sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         (document[PLURAL[kind]] as unknown[]) = list;
       });
       return { version: Number(values[ENTITY_KINDS.length] ?? 0), document };
@@ -65,29 +61,64 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
     async version() {
       return Number((await redis.get(keys.catalogVersion)) ?? 0);
     },
-    async put(kind, entity) {
-      const values = execOrThrow(
-        await redis.multi().hset(keys.catalogEntities(kind), entity.id, JSON.stringify(entity)).incr(keys.catalogVersion).exec(),
+    async apply(writes, meta, expectedVersion) {
+      const v = await redis.spCatalogWrite(
+        2 + ENTITY_KINDS.length,
+        keys.catalogVersion,
+        keys.catalogVersions,
+        ...ENTITY_KINDS.map((k) => keys.catalogEntities(k)),
+        expectedVersion === undefined ? "" : String(expectedVersion),
+        JSON.stringify(meta),
+        CATALOG_VERSIONS_KEPT,
+        keys.catalogChannel,
+        JSON.stringify(writes.map((w) => [kindIndex(w.kind), w.id, w.after === null || w.after === undefined ? false : JSON.stringify(w.after)])),
       );
-      return publishVersion(values[1] as number);
+      return v < 0 ? undefined : v;
+    },
+    async put(kind, entity) {
+      return (await store.apply([{ kind, id: entity.id, after: entity }], systemMeta("update"))) as number;
     },
     async remove(kind, id) {
-      const values = execOrThrow(await redis.multi().hdel(keys.catalogEntities(kind), id).incr(keys.catalogVersion).exec());
-      return publishVersion(values[1] as number);
+      return (await store.apply([{ kind, id, after: null }], systemMeta("delete"))) as number;
     },
     async replace(document) {
-      const multi = redis.multi();
-      for (const kind of ENTITY_KINDS) {
-        const key = keys.catalogEntities(kind);
-        multi.del(key);
-        const list = document[PLURAL[kind]] as { id: string }[];
-        if (list.length > 0) multi.hset(key, Object.fromEntries(list.map((e) => [e.id, JSON.stringify(e)])));
-      }
-      multi.incr(keys.catalogVersion);
-      const values = execOrThrow(await multi.exec());
-      return publishVersion(values[values.length - 1] as number);
+      const { document: current } = await store.load();
+      const writes = entityChanges(current, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
+      return (await store.apply(writes, systemMeta("import"))) as number;
+    },
+    async versions({ before, limit }) {
+      const top = before === undefined ? await store.version() : before - 1;
+      const wanted: number[] = [];
+      for (let v = top; v >= 1 && wanted.length < limit; v--) wanted.push(v);
+      if (wanted.length === 0) return [];
+      const records = await redis.hmget(keys.catalogVersions, ...wanted.map(String));
+      return records.map(parseRecord).filter((r): r is CatalogVersionRecord => r !== undefined);
+    },
+    async changesAfter(version) {
+      const current = await store.version();
+      if (version >= current) return [];
+      const wanted: string[] = [];
+      for (let v = version + 1; v <= current; v++) wanted.push(String(v));
+      const records = (await redis.hmget(keys.catalogVersions, ...wanted)).map(parseRecord);
+      return records.every((r) => r !== undefined) ? (records as CatalogVersionRecord[]) : undefined;
+    },
+    async subscribe(listener) {
+      const sub = redis.duplicate();
+      sub.on("error", () => undefined);
+      sub.on("message", (_channel: string, message: string) => listener(Number(message)));
+      await sub.connect();
+      await sub.subscribe(keys.catalogChannel);
+      return async () => {
+        await sub.quit().catch(() => sub.disconnect());
+      };
     },
   };
+  return store;
+}
+
+/** Writes made by the service itself (seeding, store-level convenience calls). */
+export function systemMeta(action: CatalogWriteMeta["action"]): CatalogWriteMeta {
+  return { at: new Date().toISOString(), actor: "system", action };
 }
 
 export const DEFAULT_RETENTION: RetentionPolicy = { hourlyDays: 14, dailyDays: 800, streamMaxLen: 1_000_000 };

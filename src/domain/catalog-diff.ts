@@ -1,0 +1,103 @@
+/**
+ * Differences between two catalogs, entity by entity and field by field: what an import would
+ * add, change and remove (the dry run), and the changes a write records in the version history.
+ */
+import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "./catalog-schema.js";
+
+export const PLURAL: Record<EntityKind, keyof CatalogDocument> = {
+  advertiser: "advertisers",
+  placement: "placements",
+  campaign: "campaigns",
+  unit: "units",
+};
+
+export interface FieldChange {
+  /** Dotted path inside the entity (`exclusions.topics`). */
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface CatalogDiff {
+  added: { entity: EntityKind; id: string; value: unknown }[];
+  changed: { entity: EntityKind; id: string; fields: FieldChange[] }[];
+  removed: { entity: EntityKind; id: string; value: unknown }[];
+}
+
+/** One entity's change as stored in the version history (`null` = absent). */
+export interface EntityChange {
+  kind: EntityKind;
+  id: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** JSON with object keys sorted: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Field-level differences; nested objects are descended into, arrays compared whole. */
+export function fieldChanges(before: unknown, after: unknown, prefix = ""): FieldChange[] {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const out: FieldChange[] = [];
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    for (const k of keys) out.push(...fieldChanges(before[k], after[k], prefix ? `${prefix}.${k}` : k));
+    return out;
+  }
+  if (canonicalJson(before) === canonicalJson(after)) return [];
+  return [{ path: prefix, before: before ?? null, after: after ?? null }];
+}
+
+/** The entity changes that turn `from` into `to`. */
+export function entityChanges(from: CatalogDocument, to: CatalogDocument): EntityChange[] {
+  const changes: EntityChange[] = [];
+  for (const kind of ENTITY_KINDS) {
+    const before = new Map((from[PLURAL[kind]] as { id: string }[]).map((e) => [e.id, e]));
+    const after = new Map((to[PLURAL[kind]] as { id: string }[]).map((e) => [e.id, e]));
+    for (const [id, value] of after) {
+      const prev = before.get(id);
+      if (!prev) changes.push({ kind, id, before: null, after: value });
+      else if (canonicalJson(prev) !== canonicalJson(value)) changes.push({ kind, id, before: prev, after: value });
+    }
+    for (const [id, value] of before) if (!after.has(id)) changes.push({ kind, id, before: value, after: null });
+  }
+  return changes;
+}
+
+export function diffCatalogs(from: CatalogDocument, to: CatalogDocument): CatalogDiff {
+  const diff: CatalogDiff = { added: [], changed: [], removed: [] };
+  for (const c of entityChanges(from, to)) {
+    if (c.before === null) diff.added.push({ entity: c.kind, id: c.id, value: c.after });
+    else if (c.after === null) diff.removed.push({ entity: c.kind, id: c.id, value: c.before });
+    else diff.changed.push({ entity: c.kind, id: c.id, fields: fieldChanges(c.before, c.after) });
+  }
+  return diff;
+}
+
+/** Applies entity changes to a document (forward: `after`; backward: `before`), returning a new one. */
+export function applyChanges(doc: CatalogDocument, changes: readonly EntityChange[], direction: "forward" | "backward"): CatalogDocument {
+  const tables = new Map(ENTITY_KINDS.map((k) => [k, new Map((doc[PLURAL[k]] as { id: string }[]).map((e) => [e.id, e]))]));
+  const ordered = direction === "forward" ? changes : [...changes].reverse();
+  for (const c of ordered) {
+    const value = direction === "forward" ? c.after : c.before;
+    const table = tables.get(c.kind) as Map<string, { id: string }>;
+    if (value === null || value === undefined) table.delete(c.id);
+    else table.set(c.id, value as { id: string });
+  }
+  const sorted = (k: EntityKind) => [...(tables.get(k) as Map<string, { id: string }>).values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    advertisers: sorted("advertiser"),
+    placements: sorted("placement"),
+    campaigns: sorted("campaign"),
+    units: sorted("unit"),
+  } as CatalogDocument;
+}
