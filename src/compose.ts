@@ -16,6 +16,7 @@ import { createDecisionService } from "./services/decision-service.js";
 import { createEventService } from "./services/event-service.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
 import { createReportService } from "./services/report-service.js";
+import { createPacingService } from "./services/pacing-service.js";
 import type { Context } from "hono";
 import type { RetentionPolicy } from "./store/ports.js";
 import { createKeys } from "./store/keys.js";
@@ -88,6 +89,16 @@ export async function composeService(config: Config, options: ComposeOptions = {
   await catalog.refresh(true);
   if (options.background ?? true) catalog.start(config.CATALOG_POLL_MS);
 
+  const pacing = createPacingService({
+    reports: stores.reports,
+    catalog,
+    refreshMs: config.PACING_REFRESH_MS,
+    toleranceFraction: config.PACING_TOLERANCE,
+    logger,
+  });
+  await pacing.refresh().catch((err: unknown) => logger.warn({ err }, "pacing: first read failed"));
+  if (options.background ?? true) pacing.start();
+
   const signer = createTokenSigner(trackingSecret, config.TRACKING_SECRET_PREVIOUS);
   const decisions = createDecisionService({
     catalog,
@@ -99,6 +110,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
     baseUrl: config.PUBLIC_BASE_URL,
     tokenTtlSeconds: config.TRACKING_TOKEN_TTL,
     logger,
+    pacing,
   });
   const auth = createAuthService({ keys: stores.keys, bootstrapKey, clock });
   const audit = createAuditService({ store: stores.audit, clock, logger });
@@ -134,10 +146,12 @@ export async function composeService(config: Config, options: ComposeOptions = {
     catalog,
     decisions,
     auth,
+    pacing,
     signer,
     bootstrapKey,
     async close(): Promise<void> {
       await catalog.stop();
+      pacing.stop();
       await stores.close();
     },
   };

@@ -56,6 +56,10 @@ const EnvSchema = z.object({
   CLICKS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(1),
   /** Impressions and viewables counted per client per minute. */
   BEACONS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
+  /** How often delivered counts for goals are read (ms). */
+  PACING_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** How far above the even-pacing line delivery may go, as a fraction of the goal. */
+  PACING_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01),
   CATALOG_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 

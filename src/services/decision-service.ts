@@ -38,6 +38,8 @@ import type { TokenSigner } from "../domain/tokens.js";
 import type { Unit } from "../domain/catalog-schema.js";
 import type { DecisionRequest, NoFillReason } from "../routes/decisions.schema.js";
 import type { CapStore } from "../store/ports.js";
+import type { PacingService } from "./pacing-service.js";
+import type { PacingFigures } from "../domain/pacing.js";
 import type { Logger } from "../telemetry/logger.js";
 
 /** What the route passes besides the body: facts taken from request headers. */
@@ -71,6 +73,8 @@ export interface ExplainCandidate {
   campaignId: string;
   eligible: boolean;
   reasons: Reason[];
+  /** Goal and pacing figures, for campaigns with a goal. */
+  pacing?: PacingFigures;
 }
 
 export interface ExplainResult {
@@ -91,8 +95,8 @@ export interface DecisionServiceDeps {
   readonly baseUrl: string;
   readonly tokenTtlSeconds: number;
   readonly logger: Logger;
-  /** Pacing verdicts (goals), if enabled. */
-  readonly pacing?: (campaign: CompiledCampaign, nowMs: number) => Reason | undefined;
+  /** Goals and pacing (verdicts read from memory; serves noted locally). */
+  readonly pacing?: Pick<PacingService, "verdict" | "figures" | "noteServed">;
 }
 
 export interface DecisionService {
@@ -172,12 +176,16 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
 
       const pool: readonly PlacementEntry[] = explain ? explainPool(snapshot, placement, filter) : candidateEntries(placement, ctx);
       const eligible: PlacementEntry[] = [];
-      const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: deps.pacing };
+      const pacing = deps.pacing;
+      const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: pacing && ((c: CompiledCampaign, t: number) => pacing.verdict(c, t)) };
       for (const entry of pool) {
         const reasons = ineligibility(entry.campaign, input, explain);
         if (reasons.length === 0) eligible.push(entry);
         else if (reasons.length === 1 && reasons[0]?.code === "NO_USER_KEY") slotPlan.noUserKey++;
-        if (explain) slotPlan.considered.push({ campaignId: entry.campaign.id, eligible: reasons.length === 0, reasons });
+        if (explain) {
+          const figures = pacing?.figures(entry.campaign, nowMs);
+          slotPlan.considered.push({ campaignId: entry.campaign.id, eligible: reasons.length === 0, reasons, ...(figures ? { pacing: figures } : {}) });
+        }
       }
       for (const entry of rankCandidates(eligible.map((e) => ({ tierRank: e.campaign.tierRank, weight: e.campaign.weight, e })), random)) {
         const c = entry.e.campaign;
@@ -288,6 +296,11 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
         degraded = true;
         outcomes = degradedOutcomes(p.plan);
         logger.warn({ err, decisionId: p.decisionId }, "cap store unavailable; serving uncapped campaigns only");
+      }
+      if (deps.pacing) {
+        outcomes.forEach((o, i) => {
+          if (o === "won" && p.entries[i]?.source.goal) deps.pacing?.noteServed(p.entries[i].id);
+        });
       }
       const slots = render(p, outcomes, degraded);
       logger.info(

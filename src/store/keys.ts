@@ -32,6 +32,8 @@ export interface Keys {
   campaignTag(campaignId: string): string;
   /** What the serve script prepends to `{c:<campaignId>}:`. */
   readonly counterPrefix: string;
+  /** Hash of lifetime counters (`served`), no expiry: goals and pacing read it. */
+  campaignTotals(campaignId: string): string;
   hourCounters(campaignId: string, hour: string): string;
   dayCounters(campaignId: string, day: string): string;
   hourReach(campaignId: string, hour: string): string;
@@ -59,6 +61,7 @@ export function createKeys(prefix = "sp"): Keys {
     audit: `${p}audit`,
     campaignTag: (id) => `${p}{c:${id}}:`,
     counterPrefix: p,
+    campaignTotals: (id) => `${p}{c:${id}}:total`,
     hourCounters: (id, hour) => `${p}{c:${id}}:h:${hour}`,
     dayCounters: (id, day) => `${p}{c:${id}}:d:${day}`,
     hourReach: (id, hour) => `${p}{c:${id}}:rh:${hour}`,

@@ -130,6 +130,8 @@ export type CounterHash = Record<string, number>;
 export interface ReportStore {
   /** The counter hash of each bucket (empty object when none). */
   counters(campaignId: string, granularity: "day" | "hour", buckets: readonly string[]): Promise<CounterHash[]>;
+  /** Lifetime counters of each campaign (`served`), for goals and pacing. */
+  totals(campaignIds: readonly string[]): Promise<CounterHash[]>;
   /** Distinct users per bucket and over all the buckets together (approximate on Redis). */
   reach(campaignId: string, granularity: "day" | "hour", buckets: readonly string[]): Promise<{ perBucket: number[]; total: number }>;
 }

@@ -13,7 +13,8 @@
  * ARGV[3] (optional, with ARGV[2] = "1"): the decision's record as JSON (see `encodeRecord`):
  *   { p: counter key prefix, h: hour bucket, d: day bucket, u: user hash or "", th / td: hourly /
  *     daily TTL seconds, s: event stream key, m: stream MAXLEN, si: [slot ids], e: {entry fields} }
- *   For every winner: HINCRBY `served` and `u:<unit>:served` on the campaign's hour and day hashes,
+ *   For every winner: HINCRBY `served` on the campaign's lifetime `total` hash, `served` and
+ *   `u:<unit>:served` on its hour and day hashes,
  *   PFADD the user hash to its hour and day reach; then one XADD of the decision to the stream.
  *   Keys: `<p>{c:<campaignId>}:h:<hour>` etc., the formats of keys.ts `campaignTag`.
  * Returns one digit per candidate: 0 skipped (slot full), 1 won, 2 capped, 3 separated.
@@ -75,6 +76,7 @@ if write and ARGV[3] and ARGV[3] ~= '' then
       local tag = r.p .. '{c:' .. c[2] .. '}:'
       local unitField = 'u:' .. c[6] .. ':served'
       local hk, dk = tag .. 'h:' .. r.h, tag .. 'd:' .. r.d
+      redis.call('HINCRBY', tag .. 'total', 'served', 1)
       redis.call('HINCRBY', hk, 'served', 1)
       redis.call('HINCRBY', hk, unitField, 1)
       redis.call('EXPIRE', hk, r.th, 'NX')

@@ -202,6 +202,7 @@ export function createMemoryCapStore(
     const served: Record<string, string>[] = [];
     request.plan.candidates.forEach((c, i) => {
       if (outcomes[i] !== "won") return;
+      counterState.hincr(keys.campaignTotals(c.campaignId), "served", Number.POSITIVE_INFINITY);
       for (const [key, ttl] of [
         [keys.hourCounters(c.campaignId, r.hour), hourlyDays * 86400],
         [keys.dayCounters(c.campaignId, r.day), dailyDays * 86400],
@@ -324,6 +325,9 @@ export function createMemoryReportStore(keys: Keys, counters: MemoryCounters): R
     async counters(campaignId, granularity, buckets) {
       const key = granularity === "day" ? keys.dayCounters : keys.hourCounters;
       return buckets.map((b) => counters.hgetall(key(campaignId, b)));
+    },
+    async totals(campaignIds) {
+      return campaignIds.map((id) => counters.hgetall(keys.campaignTotals(id)));
     },
     async reach(campaignId, granularity, buckets) {
       const key = granularity === "day" ? keys.dayReach : keys.hourReach;

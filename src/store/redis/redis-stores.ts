@@ -269,6 +269,10 @@ export function createRedisReportStore(redis: SpRedis, keys: Keys): ReportStore 
       const hashes = await Promise.all(buckets.map((b) => redis.hgetall(key(campaignId, b))));
       return hashes.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)])) as CounterHash);
     },
+    async totals(campaignIds) {
+      const hashes = await Promise.all(campaignIds.map((id) => redis.hgetall(keys.campaignTotals(id))));
+      return hashes.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)])) as CounterHash);
+    },
     async reach(campaignId, granularity, buckets) {
       if (buckets.length === 0) return { perBucket: [], total: 0 };
       const key = granularity === "day" ? keys.dayReach : keys.hourReach;
