@@ -28,6 +28,7 @@ import type { Stores } from "./store/ports.js";
 import type { Logger } from "./telemetry/logger.js";
 import { newId } from "./domain/ids.js";
 import { HTTPException } from "hono/http-exception";
+import { cors } from "hono/cors";
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -43,6 +44,8 @@ export interface AppDeps {
   /** Per-client ceiling on beacons (429 beyond it). */
   readonly beaconFloodLimiter: RateLimiter;
   readonly clock: () => number;
+  /** Page origins allowed to call decisions and beacons from a browser (`*`: any). */
+  readonly allowedOrigins: "*" | readonly string[];
   /** Deadline for readiness probes and admin store calls. */
   readonly adminTimeoutMs: number;
 }
@@ -79,6 +82,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404));
 
+  // Pages on other origins call decisions and beacons from the browser.
+  const pageCors = cors({
+    origin: (origin) => (deps.allowedOrigins === "*" ? origin || "*" : deps.allowedOrigins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type"],
+    maxAge: 86400,
+  });
+  app.use("/v1/decisions", pageCors);
+  app.use("/v1/events/*", pageCors);
+
   registerHealthRoutes(app, deps.stores.meta, deps.adminTimeoutMs);
   registerDecisionRoutes(app, deps.decisions);
   registerEventRoutes(app, { events: deps.events, clientIp: deps.clientIp, floodLimiter: deps.beaconFloodLimiter });
@@ -107,9 +120,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerExplainRoutes(app, deps.decisions);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "Sponsored Placements", version: "1.0.0", description: "Fills the sponsored slots of news article pages." },
+  // Built once, on first request: the document does not change while the process runs.
+  let openApiDocument: string | undefined;
+  app.get("/openapi.json", (c) => {
+    openApiDocument ??= JSON.stringify(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: { title: "Sponsored Placements", version: "1.0.0", description: "Fills the sponsored slots of news article pages." },
+      }),
+    );
+    c.header("Content-Type", "application/json; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=300");
+    return c.body(openApiDocument);
   });
   return app;
 }

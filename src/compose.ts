@@ -136,8 +136,12 @@ export async function composeService(config: Config, options: ComposeOptions = {
     clientIp: options.clientIp ?? headerClientIp(config.TRUST_PROXY),
     beaconFloodLimiter: createRateLimiter({ limit: Math.max(1000, config.BEACONS_PER_MINUTE * 4), windowMs: 60_000, clock }),
     clock,
+    allowedOrigins: config.ALLOWED_ORIGINS,
     adminTimeoutMs: config.ADMIN_TIMEOUT_MS,
   });
+  if (config.NODE_ENV === "production" && config.ALLOWED_ORIGINS === "*") {
+    logger.warn("ALLOWED_ORIGINS is unset: any page origin may call decisions and beacons from a browser");
+  }
 
   return {
     app,

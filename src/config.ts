@@ -50,6 +50,11 @@ const EnvSchema = z.object({
   HOURLY_RETENTION_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   DAILY_RETENTION_DAYS: z.coerce.number().int().min(30).max(3650).default(800),
   EVENT_STREAM_MAXLEN: z.coerce.number().int().min(1000).max(100_000_000).default(1_000_000),
+  /** Page origins allowed to call decisions and beacons from a browser: `*` or comma-separated origins. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .regex(/^(\*|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, "must be * or comma-separated http(s) origins")
+    .optional(),
   /** Trust `X-Forwarded-For` for the client address (behind a load balancer). */
   TRUST_PROXY: bool.default(false),
   /** Clicks counted per client and campaign per minute (more are filtered as rate_limited). */
@@ -65,9 +70,11 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config extends Omit<Env, "PUBLIC_BASE_URL" | "SEED_SAMPLE_DATA"> {
+export interface Config extends Omit<Env, "PUBLIC_BASE_URL" | "SEED_SAMPLE_DATA" | "ALLOWED_ORIGINS"> {
   PUBLIC_BASE_URL: string;
   SEED_SAMPLE_DATA: boolean;
+  /** `*` (any origin) or the list of allowed page origins. */
+  ALLOWED_ORIGINS: "*" | string[];
 }
 
 export class ConfigError extends Error {
@@ -98,5 +105,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ...e,
     PUBLIC_BASE_URL: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
     SEED_SAMPLE_DATA: e.SEED_SAMPLE_DATA ?? !usesRedis,
+    ALLOWED_ORIGINS: !e.ALLOWED_ORIGINS || e.ALLOWED_ORIGINS === "*" ? "*" : e.ALLOWED_ORIGINS.split(",").map((o) => o.replace(/\/+$/, "")),
   };
 }

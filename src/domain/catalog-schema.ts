@@ -26,7 +26,8 @@ export const AdvertiserSchema = z
     category: z.string().trim().min(1).max(100).optional(),
     competitiveLabels: z.array(Word).max(20).optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: "Advertiser" });
 export type Advertiser = z.infer<typeof AdvertiserSchema>;
 
 export const FORMATS = ["native-card", "native-inline"] as const;
@@ -38,7 +39,8 @@ export const PlacementSchema = z
     formats: z.array(FormatSchema).min(1).max(FORMATS.length),
     maxUnits: z.number().int().min(1).max(5),
   })
-  .strict();
+  .strict()
+  .meta({ id: "Placement" });
 export type Placement = z.infer<typeof PlacementSchema>;
 
 export const TARGETING_FIELDS = [
@@ -91,18 +93,28 @@ export type TargetingNode =
   | { not: TargetingNode };
 
 const MAX_TREE_DEPTH = 8;
-function nodeSchema(depth: number): z.ZodType<TargetingNode> {
-  if (depth >= MAX_TREE_DEPTH) return TargetingLeafSchema;
-  const child = z.lazy(() => nodeSchema(depth + 1));
-  return z.union([
-    TargetingLeafSchema,
-    z.object({ all: z.array(child).min(1).max(50) }).strict(),
-    z.object({ any: z.array(child).min(1).max(50) }).strict(),
-    z.object({ not: child }).strict(),
-  ]);
+
+function treeDepth(node: TargetingNode): number {
+  if ("all" in node) return 1 + Math.max(0, ...node.all.map(treeDepth));
+  if ("any" in node) return 1 + Math.max(0, ...node.any.map(treeDepth));
+  if ("not" in node) return 1 + treeDepth(node.not);
+  return 1;
 }
+
 /** A targeting tree: one leaf or `all` / `any` / `not` nodes, at most 8 levels deep. */
-export const TargetingSchema: z.ZodType<TargetingNode> = nodeSchema(0);
+export const TargetingSchema: z.ZodType<TargetingNode> = z
+  .lazy(() =>
+    z.union([
+      TargetingLeafSchema,
+      z.object({ all: z.array(TargetingSchema).min(1).max(50) }).strict(),
+      z.object({ any: z.array(TargetingSchema).min(1).max(50) }).strict(),
+      z.object({ not: TargetingSchema }).strict(),
+    ]),
+  )
+  .meta({ id: "TargetingNode" });
+
+/** The tree with its depth limit (checked once at the root; deep input is rejected, not recursed into forever). */
+const TargetingRootSchema = TargetingSchema.refine((t) => treeDepth(t) <= MAX_TREE_DEPTH, `targeting trees are at most ${MAX_TREE_DEPTH} levels deep`);
 
 export const CAP_WINDOWS = ["1h", "1d", "7d", "30d", "lifetime"] as const;
 export const CapWindowSchema = z.union([
@@ -139,7 +151,7 @@ const CampaignFields = {
   startAt: IsoDateTime.optional(),
   endAt: IsoDateTime.optional(),
   placements: z.array(IdSchema).min(1).max(50),
-  targeting: TargetingSchema.optional(),
+  targeting: TargetingRootSchema.optional(),
   exclusions: z
     .object({
       topics: z.array(Word).max(500).optional(),
@@ -157,7 +169,7 @@ function checkFlight(c: { startAt?: string | undefined; endAt?: string | undefin
   }
 }
 
-export const CampaignSchema = z.object(CampaignFields).strict().superRefine(checkFlight);
+export const CampaignSchema = z.object(CampaignFields).strict().superRefine(checkFlight).meta({ id: "Campaign" });
 export type Campaign = z.infer<typeof CampaignSchema>;
 export type CampaignInput = z.input<typeof CampaignSchema>;
 
@@ -180,7 +192,8 @@ export const UnitSchema = z
     cta: z.object({ text: z.string().trim().min(1).max(200), url: HttpsUrl }).strict(),
     disclosureLabel: z.string().trim().min(1).max(50).default("Sponsored"),
   })
-  .strict();
+  .strict()
+  .meta({ id: "Unit" });
 export type Unit = z.infer<typeof UnitSchema>;
 
 export const ENTITY_KINDS = ["advertiser", "placement", "campaign", "unit"] as const;

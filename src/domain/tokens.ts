@@ -49,6 +49,9 @@ export function createTokenSigner(secret: string, previousSecret?: string): Toke
       // Re-encoding must give back the same text: rejects non-canonical encodings of the same bytes.
       if (Buffer.from(claims).toString("base64url") !== claimsPart) return { ok: false, reason: "malformed" };
       const sig = Buffer.from(sigPart, "base64url");
+      // The last base64url character carries 2 unused bits: only the canonical spelling is valid,
+      // so no character of a token can change without failing verification.
+      if (sig.toString("base64url") !== sigPart) return { ok: false, reason: "bad_signature" };
       const valid = secrets.some((s) => {
         const expected = mac(s, claims);
         return expected.length === sig.length && timingSafeEqual(expected, sig);

@@ -58,6 +58,21 @@ async function readText(req: Request, maxBytes: number): Promise<string> {
   }
 }
 
+/** Nesting deeper than this is rejected before validation (recursive schemas must not recurse unboundedly). */
+export const MAX_JSON_DEPTH = 32;
+
+/** True when arrays/objects nest deeper than `max` (iterative: no recursion on hostile input). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Reads and parses a JSON body (without validating its shape). */
 export async function readJson(c: Context, options: BodyOptions): Promise<unknown> {
   const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
@@ -70,11 +85,14 @@ export async function readJson(c: Context, options: BodyOptions): Promise<unknow
   }
   const text = await readText(c.req.raw, options.maxBytes);
   if (text.trim() === "") throw new ApiError("BAD_REQUEST", "the body is empty; a JSON object is expected");
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new ApiError("BAD_REQUEST", "the body is not valid JSON");
   }
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) throw new ApiError("BAD_REQUEST", `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
 }
 
 /** Validates a value with a schema, turning zod issues into a 400 with details. */

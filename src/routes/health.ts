@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/types.js";
 import type { MetaStore } from "../store/ports.js";
+import { errorBody } from "../errors.js";
 
 export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, timeoutMs: number): void {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -14,7 +15,7 @@ export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, 
       await Promise.race([meta.ping(), timeout]);
       return c.json({ status: "ready" });
     } catch {
-      return c.json({ status: "unavailable", store: "unreachable" }, 503);
+      return c.json(errorBody("UNAVAILABLE", "the store is unreachable", c.get("requestId") ?? "unknown"), 503);
     } finally {
       clearTimeout(timer);
     }

@@ -16,9 +16,12 @@ import {
 import { compileCatalog, type CatalogSnapshot } from "../domain/catalog-snapshot.js";
 import { documentProblems, lookupOf, referenceProblems, referencesTo } from "../domain/catalog-validation.js";
 import { ApiError, issuesToDetails } from "../errors.js";
+import { newId } from "../domain/ids.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CatalogStore, CatalogWrite, CatalogWriteMeta } from "../store/ports.js";
 import { applyChanges, diffCatalogs, entityChanges, type CatalogDiff } from "../domain/catalog-diff.js";
+
+const ID_PREFIX: Record<EntityKind, string> = { advertiser: "adv", placement: "plc", campaign: "cmp", unit: "unit" };
 
 const PLURAL = { advertiser: "advertisers", placement: "placements", campaign: "campaigns", unit: "units" } as const;
 
@@ -197,7 +200,12 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
 
     create(kind, body, actor = "system") {
       return serialised(async () => {
-        const entity = parseEntity(kind, body);
+        // Ids are server-generated unless the client supplies one.
+        const withId =
+          typeof body === "object" && body !== null && !Array.isArray(body) && !("id" in body)
+            ? { id: newId(ID_PREFIX[kind], clock(), 10), ...body }
+            : body;
+        const entity = parseEntity(kind, withId);
         if (find(kind, entity.id)) throw new ApiError("CONFLICT", `${kind} "${entity.id}" already exists`);
         checkReferences(kind, entity);
         await write([{ kind, id: entity.id, after: entity }], actor, "create");

@@ -34,7 +34,7 @@ local out = {}
 for i, c in ipairs(plan.c) do
   local slot, campaign, advertiser, labels, caps = c[1], c[2], c[3], c[4], c[5]
   local code = '1'
-  if (filled[slot] or 0) >= capacity[slot] then
+  if (filled[slot] or 0) >= (capacity[slot] or 0) then
     code = '0'
   elseif used[campaign] then
     code = '3'

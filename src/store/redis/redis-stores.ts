@@ -162,10 +162,19 @@ export function createRedisKeyStore(redis: SpRedis, keys: Keys): KeyStore {
       return (await redis.hvals(keys.apiKeys)).map((json) => JSON.parse(json) as KeyRecord);
     },
     async revoke(id, atIso) {
-      const record = parse(await redis.hget(keys.apiKeys, id));
-      if (!record) return false;
-      await redis.hset(keys.apiKeys, id, JSON.stringify({ ...record, revokedAt: record.revokedAt ?? atIso }));
-      return true;
+      // Read-modify-write in one script: concurrent revokes keep the first revokedAt.
+      const result = await redis.eval(
+        `local r = redis.call('HGET', KEYS[1], ARGV[1])
+         if not r then return 0 end
+         local rec = cjson.decode(r)
+         if rec.revokedAt == nil then rec.revokedAt = ARGV[2]; redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec)) end
+         return 1`,
+        1,
+        keys.apiKeys,
+        id,
+        atIso,
+      );
+      return result === 1;
     },
   };
 }
@@ -218,6 +227,26 @@ export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
           break;
         }
         end = `(${lastId}`;
+      }
+      if (!exhausted && lastId) {
+        // A full page may end exactly at the oldest entry: look ahead for a next matching entry.
+        let from = `(${lastId}`;
+        let found = false;
+        for (let looked = 0; !found && looked < MAX_SCANNED; ) {
+          const more = await redis.xrevrange(keys.audit, from, "-", "COUNT", SCAN_BATCH);
+          if (more.length === 0) break;
+          for (const [id, fields] of more) {
+            const entry = JSON.parse(fields[1] ?? "null") as AuditEntry | null;
+            if (entry && (!query.entity || entry.entity === query.entity) && (!query.id || entry.id === query.id)) {
+              found = true;
+              break;
+            }
+            from = `(${id}`;
+          }
+          looked += more.length;
+          if (more.length < SCAN_BATCH) break;
+        }
+        if (!found) exhausted = true;
       }
       return { items, nextCursor: exhausted || !lastId ? null : lastId };
     },
