@@ -111,6 +111,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
     tokenTtlSeconds: config.TRACKING_TOKEN_TTL,
     logger,
     pacing,
+    pageViewTtlSeconds: config.PAGE_VIEW_TTL,
   });
   const auth = createAuthService({ keys: stores.keys, bootstrapKey, clock });
   const audit = createAuditService({ store: stores.audit, clock, logger });

@@ -65,6 +65,8 @@ const EnvSchema = z.object({
   PACING_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** How far above the even-pacing line delivery may go, as a fraction of the goal. */
   PACING_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01),
+  /** How long a page view remembers what it was served, for separation across its calls (seconds). */
+  PAGE_VIEW_TTL: duration.default(1800),
   CATALOG_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 

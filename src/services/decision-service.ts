@@ -23,6 +23,7 @@ import {
 } from "../domain/catalog-snapshot.js";
 import { buildPageContext, deviceTypeFromUserAgent, type PageContext } from "../domain/context.js";
 import { newId } from "../domain/ids.js";
+import { createHash } from "node:crypto";
 import { dayBucket, hourBucket } from "../domain/periods.js";
 import { renderUnit, type UnitPayload } from "../domain/payload.js";
 import {
@@ -95,6 +96,8 @@ export interface DecisionServiceDeps {
   readonly baseUrl: string;
   readonly tokenTtlSeconds: number;
   readonly logger: Logger;
+  /** How long a page view remembers what it was served (separation across its calls). */
+  readonly pageViewTtlSeconds?: number;
   /** Goals and pacing (verdicts read from memory; serves noted locally). */
   readonly pacing?: Pick<PacingService, "verdict" | "figures" | "noteServed">;
 }
@@ -119,6 +122,8 @@ interface SlotPlan {
 
 interface Planned {
   readonly decisionId: string;
+  /** Hash of `page.pageViewId`, when the page sent one. */
+  readonly pageView: string | undefined;
   readonly nowMs: number;
   readonly ctx: PageContext;
   readonly userHash: string | undefined;
@@ -216,6 +221,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
 
     return {
       decisionId: newId("d", nowMs),
+      pageView: body.page.pageViewId === undefined ? undefined : createHash("sha256").update(body.page.pageViewId).digest("base64url").slice(0, 22),
       nowMs,
       ctx,
       userHash,
@@ -277,6 +283,8 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
           decisionId: p.decisionId,
           nowMs: p.nowMs,
           slotIds: p.slots.map((s) => s.id),
+          pageView: p.pageView,
+          pageViewTtlSeconds: deps.pageViewTtlSeconds ?? 1800,
           record: {
             hour: hourBucket(p.nowMs),
             day: dayBucket(p.nowMs),
@@ -321,12 +329,18 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       const p = planDecision(body, facts, true, filter);
       let degraded = false;
       let counts: number[] = [];
+      let plan = p.plan;
       try {
-        counts = await caps.counts({ plan: p.plan, userHash: p.userHash, decisionId: p.decisionId, nowMs: p.nowMs });
+        const [read, memory] = await Promise.all([
+          caps.counts({ plan: p.plan, userHash: p.userHash, decisionId: p.decisionId, nowMs: p.nowMs }),
+          p.pageView ? caps.pageView(p.pageView) : undefined,
+        ]);
+        counts = read;
+        if (memory) plan = { ...plan, priorCampaigns: memory.campaigns, priorLabels: memory.labels };
       } catch {
         degraded = true;
       }
-      const walked = degraded ? degradedOutcomes(p.plan) : walkPlan(p.plan, (i) => counts[i] ?? 0).outcomes;
+      const walked = degraded ? degradedOutcomes(plan) : walkPlan(plan, (i) => counts[i] ?? 0).outcomes;
       const slots = render(p, walked, degraded);
       return {
         decisionId: p.decisionId,
@@ -354,7 +368,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
                       }),
               });
             } else if (outcome === "separated") {
-              entry.reasons.push({ code: "COMPETITIVE_EXCLUSION", detail: "an earlier slot already holds this campaign or a competitor" });
+              entry.reasons.push({ code: "COMPETITIVE_EXCLUSION", detail: "this campaign or a competitor is already served in this decision or page view" });
             } else {
               entry.reasons.push({ code: "LOST_PRIORITY", detail: "the slot was filled by higher-ranked campaigns" });
             }

@@ -18,6 +18,11 @@ export interface Keys {
    * window. `{u:<userHash>}` keeps all of one user's cap counters in one cluster slot.
    */
   cap(userHash: string, campaignId: string, windowSeconds: number): string;
+  /**
+   * Hash of what one page view was served: `c:<campaignId>` -> advertiserId, `l:<label>` ->
+   * advertiserId; a short TTL. `{pv:<hash>}` keeps it in one cluster slot.
+   */
+  pageView(pageViewHash: string): string;
   /** Hash `keyId -> JSON KeyRecord` of API keys (hashes only, never key material). */
   readonly apiKeys: string;
   /** Hash `sha256(key) -> keyId`. */
@@ -56,6 +61,7 @@ export function createKeys(prefix = "sp"): Keys {
     catalogChannel: `${p}catalog:changed`,
     catalogVersions: `${p}catalog:versions`,
     cap: (userHash, campaignId, windowSeconds) => `${p}{u:${userHash}}:cap:${campaignId}:${windowSeconds}`,
+    pageView: (hash) => `${p}{pv:${hash}}:served`,
     apiKeys: `${p}keys`,
     apiKeyByHash: `${p}keys:byhash`,
     audit: `${p}audit`,

@@ -96,6 +96,20 @@ export interface ServeRequest {
   readonly slotIds?: readonly string[];
   /** When set, served counters, reach and the event log entry are written in the same round trip. */
   readonly record?: ServeRecord;
+  /**
+   * Hash of the page view id: when set, campaigns and competitive labels served earlier in this page
+   * view are read (and this decision's winners remembered for `pageViewTtlSeconds`) in the same
+   * round trip, so separation holds across the calls of one page view.
+   */
+  readonly pageView?: string | undefined;
+  readonly pageViewTtlSeconds?: number;
+}
+
+/** What a page view has been served so far. */
+export interface PageViewMemory {
+  readonly campaigns: string[];
+  /** Competitive label -> the advertiser holding it. */
+  readonly labels: Record<string, string>;
 }
 
 export interface TrackRequest {
@@ -144,6 +158,8 @@ export interface CapStore {
   serve(request: ServeRequest): Promise<CandidateOutcome[]>;
   /** Current values of the plan's counters (0 when absent), read without writing (for explain). */
   counts(request: ServeRequest): Promise<number[]>;
+  /** What a page view has been served so far (read-only, for explain). */
+  pageView(pageView: string): Promise<PageViewMemory>;
 }
 
 export type Role = "ops" | "advertiser";

@@ -4,7 +4,8 @@
  * never exceed a cap. Loaded once and called by EVALSHA (ioredis `defineCommand` falls back to EVAL
  * on NOSCRIPT).
  *
- * KEYS: the plan's cap counters, in plan order (KEYS[i] is counter i-1).
+ * KEYS: the plan's cap counters, in plan order (KEYS[i] is counter i-1), then, when ARGV[4] is
+ * not "", the page view's memory hash (`c:<campaignId>` and `l:<label>` fields -> advertiserId).
  * ARGV[1]: the plan as JSON (see `encodePlan`):
  *   { s: [capacity per slot], w: [window seconds per counter, 0 = lifetime],
  *     c: [[slot (1-based), campaignId, advertiserId, [labels], [[counter (1-based), limit], ...]], ...],
@@ -17,6 +18,9 @@
  *   `u:<unit>:served` on its hour and day hashes,
  *   PFADD the user hash to its hour and day reach; then one XADD of the decision to the stream.
  *   Keys: `<p>{c:<campaignId>}:h:<hour>` etc., the formats of keys.ts `campaignTag`.
+ * ARGV[4]: the page view memory's TTL in seconds, or "" when the decision has no page view id.
+ *   Its campaigns and labels join the plan's prior ones before the walk; the winners' are added
+ *   after it (only when writing).
  * Returns one digit per candidate: 0 skipped (slot full), 1 won, 2 capped, 3 separated.
  */
 import type { SelectionPlan } from "../../domain/selection.js";
@@ -30,6 +34,15 @@ local capacity, windows = plan.s, plan.w
 local filled, used, owner, counts = {}, {}, {}, {}
 for _, id in ipairs(plan.pc or {}) do used[id] = true end
 if type(plan.pl) == 'table' then for l, a in pairs(plan.pl) do owner[l] = a end end
+local pvTtl = tonumber(ARGV[4] or '')
+local pvKey = pvTtl and KEYS[#KEYS]
+if pvKey then
+  local seen = redis.call('HGETALL', pvKey)
+  for j = 1, #seen, 2 do
+    local kind, name = string.sub(seen[j], 1, 2), string.sub(seen[j], 3)
+    if kind == 'c:' then used[name] = true elseif kind == 'l:' then owner[name] = seen[j + 1] end
+  end
+end
 local out = {}
 for i, c in ipairs(plan.c) do
   local slot, campaign, advertiser, labels, caps = c[1], c[2], c[3], c[4], c[5]
@@ -67,6 +80,17 @@ for i, c in ipairs(plan.c) do
     end
   end
   out[i] = code
+end
+if write and pvKey then
+  local any = false
+  for i, c in ipairs(plan.c) do
+    if out[i] == '1' then
+      any = true
+      redis.call('HSET', pvKey, 'c:' .. c[2], c[3])
+      for _, l in ipairs(c[4]) do redis.call('HSET', pvKey, 'l:' .. l, c[3]) end
+    end
+  end
+  if any then redis.call('EXPIRE', pvKey, pvTtl) end
 end
 if write and ARGV[3] and ARGV[3] ~= '' then
   local r = cjson.decode(ARGV[3])

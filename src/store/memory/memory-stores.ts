@@ -5,7 +5,7 @@
  * atomic as long as it does not await in the middle.
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
-import { walkPlan, type CandidateOutcome } from "../../domain/selection.js";
+import { walkPlan, type CandidateOutcome, type SelectionPlan } from "../../domain/selection.js";
 import { entityChanges, PLURAL } from "../../domain/catalog-diff.js";
 import type { Keys } from "../keys.js";
 import type {
@@ -189,6 +189,7 @@ export function createMemoryCapStore(
   counterState: MemoryCounters = new MemoryCounters(clock, DEFAULT_RETENTION),
 ): CapStore {
   const counters = new Map<string, Counter>();
+  const pageViews = new Map<string, { campaigns: Map<string, string>; labels: Map<string, string>; expiresAtMs: number }>();
   const sweepEvery = 10_000;
   let writes = 0;
   const sweep = (now: number): void => {
@@ -227,8 +228,23 @@ export function createMemoryCapStore(
       const c = counters.get(counterKeys[i] as string);
       return c && c.expiresAtMs > now ? c : undefined;
     };
-    const { outcomes, increments } = walkPlan(plan, (i) => live(i)?.count ?? 0);
+    const memory = request.pageView ? pageViews.get(request.pageView) : undefined;
+    const seen = memory && memory.expiresAtMs > now ? memory : undefined;
+    const walked: SelectionPlan = seen
+      ? { ...plan, priorCampaigns: [...(plan.priorCampaigns ?? []), ...seen.campaigns.keys()], priorLabels: { ...plan.priorLabels, ...Object.fromEntries(seen.labels) } }
+      : plan;
+    const { outcomes, increments } = walkPlan(walked, (i) => live(i)?.count ?? 0);
     if (write && request.record) recordServed(request, outcomes);
+    if (write && request.pageView && outcomes.includes("won")) {
+      const m = seen ?? { campaigns: new Map<string, string>(), labels: new Map<string, string>(), expiresAtMs: 0 };
+      plan.candidates.forEach((c, i) => {
+        if (outcomes[i] !== "won") return;
+        m.campaigns.set(c.campaignId, c.advertiserId);
+        for (const l of c.labels) m.labels.set(l, c.advertiserId);
+      });
+      m.expiresAtMs = now + (request.pageViewTtlSeconds ?? 1800) * 1000;
+      pageViews.set(request.pageView, m);
+    }
     if (write) {
       for (const i of increments) {
         const current = live(i);
@@ -242,6 +258,7 @@ export function createMemoryCapStore(
       if (writes > sweepEvery) {
         writes = 0;
         sweep(now);
+        for (const [k, m] of pageViews) if (m.expiresAtMs <= now) pageViews.delete(k);
       }
     }
     return { outcomes, counts: plan.counters.map((_, i) => live(i)?.count ?? 0) };
@@ -252,6 +269,11 @@ export function createMemoryCapStore(
     },
     async counts(request) {
       return run(request, false).counts;
+    },
+    async pageView(pageView) {
+      const m = pageViews.get(pageView);
+      if (!m || m.expiresAtMs <= clock()) return { campaigns: [], labels: {} };
+      return { campaigns: [...m.campaigns.keys()], labels: Object.fromEntries(m.labels) };
     },
   };
 }

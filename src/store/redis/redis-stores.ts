@@ -21,6 +21,7 @@ import type {
   KeyRecord,
   KeyStore,
   MetaStore,
+  PageViewMemory,
   ReportStore,
   RetentionPolicy,
   ServeRequest,
@@ -132,8 +133,19 @@ export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: Reten
     async serve(request): Promise<CandidateOutcome[]> {
       if (request.plan.candidates.length === 0) return [];
       const k = counterKeys(request);
+      if (request.pageView) k.push(keys.pageView(request.pageView));
       const record = encodeRecord(request, keys, retention);
-      return decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record));
+      const pvTtl = request.pageView ? String(request.pageViewTtlSeconds ?? 1800) : "";
+      return decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record, pvTtl));
+    },
+    async pageView(pageView) {
+      const fields = await redis.hgetall(keys.pageView(pageView));
+      const memory: PageViewMemory = { campaigns: [], labels: {} };
+      for (const [f, v] of Object.entries(fields)) {
+        if (f.startsWith("c:")) memory.campaigns.push(f.slice(2));
+        else if (f.startsWith("l:")) memory.labels[f.slice(2)] = v;
+      }
+      return memory;
     },
     async counts(request) {
       const k = counterKeys(request);
