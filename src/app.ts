@@ -23,6 +23,8 @@ import type { ReportService } from "./services/report-service.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerReportRoutes } from "./routes/reports.js";
 import { REPORTS_HTML, REPORTS_JS } from "./web/reports-page.js";
+import { DEMO_ARTICLE_JS, renderDemoArticle, type DemoStory } from "./web/demo-article.js";
+import type { EmbedAsset } from "./web/embed-asset.js";
 import type { Context } from "hono";
 import type { Stores } from "./store/ports.js";
 import type { Logger } from "./telemetry/logger.js";
@@ -44,6 +46,10 @@ export interface AppDeps {
   /** Per-client ceiling on beacons (429 beyond it). */
   readonly beaconFloodLimiter: RateLimiter;
   readonly clock: () => number;
+  /** The built page script (embed.js). */
+  readonly embed: EmbedAsset;
+  /** Fixture stories for the demo article page. */
+  readonly demoStories: readonly DemoStory[];
   /** Page origins allowed to call decisions and beacons from a browser (`*`: any). */
   readonly allowedOrigins: "*" | readonly string[];
   /** Deadline for readiness probes and admin store calls. */
@@ -103,6 +109,25 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.header("Content-Security-Policy", pageCsp);
     c.header("Referrer-Policy", "no-referrer");
     return c.html(REPORTS_HTML);
+  });
+  app.get("/embed.js", (c) => {
+    c.header("ETag", deps.embed.etag);
+    c.header("Cache-Control", "public, max-age=86400, stale-while-revalidate=604800");
+    c.header("Access-Control-Allow-Origin", "*");
+    if (c.req.header("if-none-match") === deps.embed.etag) return c.body(null, 304);
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    return c.body(deps.embed.code);
+  });
+  app.get("/demo/article", (c) => {
+    const slug = c.req.query("story") ?? "ukraine-north-korea";
+    const story = deps.demoStories.find((s) => s.slug === slug);
+    if (!story) throw new ApiError("NOT_FOUND", `no demo story "${slug}"`, [{ path: "story", message: `one of ${deps.demoStories.map((s) => s.slug).join(", ")}` }]);
+    c.header("Content-Security-Policy", `default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; base-uri 'none'`);
+    return c.html(renderDemoArticle(story, deps.demoStories));
+  });
+  app.get("/demo/article.js", (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    return c.body(DEMO_ARTICLE_JS);
   });
   app.get("/reports/app.js", (c) => {
     c.header("Content-Type", "text/javascript; charset=utf-8");

@@ -18,6 +18,8 @@ import { createRateLimiter } from "./services/rate-limiter.js";
 import { createReportService } from "./services/report-service.js";
 import { createPacingService } from "./services/pacing-service.js";
 import type { Context } from "hono";
+import type { DemoStory } from "./web/demo-article.js";
+import { loadEmbed } from "./web/embed-asset.js";
 import type { RetentionPolicy } from "./store/ports.js";
 import { createKeys } from "./store/keys.js";
 import { createMemoryStores } from "./store/memory/memory-stores.js";
@@ -41,6 +43,11 @@ export interface ComposeOptions {
 }
 
 export type Service = Awaited<ReturnType<typeof composeService>>;
+
+/** The sample article pages bundled with the service, for the demo page. */
+export function loadSampleStories(): DemoStory[] {
+  return JSON.parse(readFileSync(new URL("./data/sample-pages.json", import.meta.url), "utf8")) as DemoStory[];
+}
 
 /** The sample catalog bundled with the service (src/data/sample-catalog.json). */
 export function loadSampleCatalog(): CatalogDocument {
@@ -138,6 +145,8 @@ export async function composeService(config: Config, options: ComposeOptions = {
     beaconFloodLimiter: createRateLimiter({ limit: Math.max(1000, config.BEACONS_PER_MINUTE * 4), windowMs: 60_000, clock }),
     clock,
     allowedOrigins: config.ALLOWED_ORIGINS,
+    embed: await loadEmbed(),
+    demoStories: loadSampleStories(),
     adminTimeoutMs: config.ADMIN_TIMEOUT_MS,
   });
   if (config.NODE_ENV === "production" && config.ALLOWED_ORIGINS === "*") {

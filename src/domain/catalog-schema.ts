@@ -6,6 +6,7 @@
  * same fields, all optional, without `id`.
  */
 import { z } from "zod";
+import { nestsDeeperThan } from "./json-depth.js";
 
 /** Client-supplied ids: `[a-z0-9][a-z0-9_-]{0,63}`. */
 export const IdSchema = z
@@ -62,7 +63,7 @@ export const TargetingLeafSchema = z
   .object({
     field: z.enum(TARGETING_FIELDS),
     op: z.enum(TARGETING_OPS),
-    values: z.array(z.union([z.string().min(1).max(2048), z.number().int()])).min(1).max(1000),
+    values: z.array(z.union([z.string().trim().min(1).max(2048), z.number().int()])).min(1).max(1000),
   })
   .strict()
   .superRefine((leaf, ctx) => {
@@ -113,8 +114,15 @@ export const TargetingSchema: z.ZodType<TargetingNode> = z
   )
   .meta({ id: "TargetingNode" });
 
-/** The tree with its depth limit (checked once at the root; deep input is rejected, not recursed into forever). */
-const TargetingRootSchema = TargetingSchema.refine((t) => treeDepth(t) <= MAX_TREE_DEPTH, `targeting trees are at most ${MAX_TREE_DEPTH} levels deep`);
+/**
+ * The tree with its depth limit. The raw input's nesting is measured first, without recursion, so
+ * hostile input thousands of levels deep is rejected before the recursive schema walks it.
+ */
+const TargetingRootSchema = z
+  .unknown()
+  .refine((v) => !nestsDeeperThan(v, 3 * MAX_TREE_DEPTH + 3), `targeting trees are at most ${MAX_TREE_DEPTH} levels deep`)
+  .pipe(TargetingSchema)
+  .refine((t) => treeDepth(t) <= MAX_TREE_DEPTH, `targeting trees are at most ${MAX_TREE_DEPTH} levels deep`);
 
 export const CAP_WINDOWS = ["1h", "1d", "7d", "30d", "lifetime"] as const;
 export const CapWindowSchema = z.union([

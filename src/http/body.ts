@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, issuesToDetails } from "../errors.js";
+import { nestsDeeperThan } from "../domain/json-depth.js";
 
 /** Past the limit the rest of a body is still read and discarded up to this many bytes, so the
  * keep-alive connection stays usable; beyond it the connection is given up. */
@@ -60,18 +61,6 @@ async function readText(req: Request, maxBytes: number): Promise<string> {
 
 /** Nesting deeper than this is rejected before validation (recursive schemas must not recurse unboundedly). */
 export const MAX_JSON_DEPTH = 32;
-
-/** True when arrays/objects nest deeper than `max` (iterative: no recursion on hostile input). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
-    if (typeof v !== "object" || v === null) continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 /** Reads and parses a JSON body (without validating its shape). */
 export async function readJson(c: Context, options: BodyOptions): Promise<unknown> {

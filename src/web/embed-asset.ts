@@ -1,0 +1,57 @@
+/**
+ * The built page script: read from dist/web/embed.js, or built with esbuild when missing (so
+ * `npm start` and the tests never serve a stale or absent script). Served with an ETag and long
+ * cache headers.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+/** The budget of API.md: at most 4 KB gzipped. */
+export const EMBED_GZIP_BUDGET = 4096;
+
+const SOURCE = fileURLToPath(new URL("./embed/embed.ts", import.meta.url));
+const OUTPUT = fileURLToPath(new URL("../../dist/web/embed.js", import.meta.url));
+
+export interface EmbedAsset {
+  readonly code: string;
+  readonly etag: string;
+  readonly gzipBytes: number;
+  readonly path: string;
+}
+
+function asset(code: string): EmbedAsset {
+  return {
+    code,
+    etag: `"${createHash("sha256").update(code).digest("base64url").slice(0, 16)}"`,
+    gzipBytes: gzipSync(code, { level: 9 }).length,
+    path: OUTPUT,
+  };
+}
+
+export async function buildEmbed(options: { write: boolean }): Promise<EmbedAsset> {
+  const { build } = await import("esbuild");
+  const result = await build({
+    entryPoints: [SOURCE],
+    bundle: true,
+    minify: true,
+    format: "iife",
+    target: ["es2019", "chrome80", "firefox78", "safari13"],
+    write: false,
+    legalComments: "none",
+  });
+  const code = result.outputFiles[0]?.text ?? "";
+  if (options.write) {
+    mkdirSync(dirname(OUTPUT), { recursive: true });
+    writeFileSync(OUTPUT, code);
+  }
+  return asset(code);
+}
+
+/** The built script, building it if dist/ does not have it yet. */
+export async function loadEmbed(): Promise<EmbedAsset> {
+  if (existsSync(OUTPUT)) return asset(readFileSync(OUTPUT, "utf8"));
+  return buildEmbed({ write: true });
+}

@@ -1,0 +1,379 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Campaign, Unit } from "../../src/domain/catalog-schema.js";
+import {
+  candidateEntries,
+  compileCatalog,
+  ineligibility,
+  type CompiledCampaign,
+  type EligibilityInput,
+  type IneligibilityCode,
+  type PlacementEntry,
+} from "../../src/domain/catalog-snapshot.js";
+import type { PageContextInput } from "../../src/domain/context.js";
+import {
+  aCampaign,
+  anAdvertiser,
+  aPlacement,
+  aUnit,
+  compiledCampaign,
+  compiledPlacement,
+  fixtureCatalog,
+  leaf,
+  NOW_MS,
+  pageContext,
+  snapshotOf,
+} from "../helpers/builders.js";
+import { mostlyKeyedLeafArb, pageInputArb, referenceMatches, treeArb } from "./arbitraries.js";
+
+const ids = (entries: readonly PlacementEntry[]): string[] => entries.map((e) => e.campaign.id);
+
+describe("compileCatalog", () => {
+  it("keeps the version and every entity by id", () => {
+    const doc = fixtureCatalog();
+    const snapshot = compileCatalog(doc, 7);
+    expect(snapshot.version).toBe(7);
+    expect([...snapshot.advertisers.keys()]).toEqual(doc.advertisers.map((a) => a.id));
+    expect([...snapshot.placements.keys()]).toEqual(doc.placements.map((p) => p.id));
+    expect([...snapshot.campaigns.keys()]).toEqual(doc.campaigns.map((c) => c.id));
+    expect([...snapshot.units.keys()]).toEqual(doc.units.map((u) => u.id));
+  });
+
+  it("compiles a campaign's advertiser, labels, tier, flight, caps and units", () => {
+    const snapshot = snapshotOf({
+      advertisers: [anAdvertiser({ id: "acme", name: "Acme Inc.", competitiveLabels: ["Retail", "retail ", "Grocery"] })],
+      placements: [aPlacement()],
+      campaigns: [
+        aCampaign({
+          tier: "sponsorship",
+          weight: 4,
+          startAt: "2026-11-01T00:00:00Z",
+          endAt: "2026-12-01T00:00:00Z",
+          exclusions: { topics: ["War"], keywords: ["Boko Haram"] },
+          frequencyCaps: [{ limit: 3, window: "1d" }],
+        }),
+      ],
+      units: [aUnit({ id: "u1" }), aUnit({ id: "u2", format: "native-inline" }), aUnit({ id: "other", campaignId: "else" })],
+    });
+    const c = compiledCampaign(snapshot, "acme-spring");
+    expect(c.advertiserName).toBe("Acme Inc.");
+    expect(c.labels).toEqual(["retail", "grocery"]);
+    expect(c.tierRank).toBe(0);
+    expect(c.weight).toBe(4);
+    expect(c.active).toBe(true);
+    expect(c.startMs).toBe(Date.parse("2026-11-01T00:00:00Z"));
+    expect(c.endMs).toBe(Date.parse("2026-12-01T00:00:00Z"));
+    expect([...c.excludedTopics]).toEqual(["war"]);
+    expect([...c.excludedKeywords]).toEqual(["boko haram"]);
+    expect(c.caps).toEqual([{ limit: 3, windowSeconds: 86_400, label: "1d" }]);
+    expect(c.units.map((u) => u.id)).toEqual(["u1", "u2"]);
+  });
+
+  it("gives an unbounded flight infinite bounds", () => {
+    const c = compiledCampaign(snapshotOf({ campaigns: [aCampaign()] }), "acme-spring");
+    expect(c.startMs).toBe(-Infinity);
+    expect(c.endMs).toBe(Infinity);
+  });
+
+  it("names the advertiser by id and gives no labels when the advertiser is missing", () => {
+    const c = compiledCampaign(snapshotOf({ campaigns: [aCampaign({ advertiserId: "ghost" })] }), "acme-spring");
+    expect(c.advertiserName).toBe("ghost");
+    expect(c.labels).toEqual([]);
+  });
+});
+
+describe("the placement index", () => {
+  const economy = leaf("section", "in", ["Economy"]);
+  const snapshot = snapshotOf({
+    advertisers: [anAdvertiser()],
+    placements: [aPlacement({ id: "mid", formats: ["native-card"] }), aPlacement({ id: "end", formats: ["native-card", "native-inline"], maxUnits: 3 })],
+    campaigns: [
+      aCampaign({ id: "open", placements: ["mid", "end"] }),
+      aCampaign({ id: "by-section", placements: ["mid"], targeting: economy }),
+      aCampaign({ id: "by-section-or-topic", placements: ["mid"], targeting: { any: [economy, leaf("topics", "in", ["trade", "tariffs"])] } }),
+      aCampaign({ id: "not-in", placements: ["mid"], targeting: leaf("section", "notIn", ["sport"]) }),
+      aCampaign({ id: "by-keyword", placements: ["mid"], targeting: { all: [leaf("keywords", "in", ["Ukraine"]), leaf("geo.country", "in", ["US"])] } }),
+      aCampaign({ id: "paused", status: "paused", placements: ["mid"] }),
+      aCampaign({ id: "archived", status: "archived", placements: ["mid"] }),
+      aCampaign({ id: "inline-only", placements: ["mid", "end"] }),
+      aCampaign({ id: "no-units", placements: ["mid"] }),
+      aCampaign({ id: "end-only", placements: ["end"] }),
+    ],
+    units: [
+      aUnit({ id: "open-card", campaignId: "open" }),
+      aUnit({ id: "open-inline", campaignId: "open", format: "native-inline" }),
+      aUnit({ id: "s-card", campaignId: "by-section" }),
+      aUnit({ id: "st-card", campaignId: "by-section-or-topic" }),
+      aUnit({ id: "n-card", campaignId: "not-in" }),
+      aUnit({ id: "k-card", campaignId: "by-keyword" }),
+      aUnit({ id: "p-card", campaignId: "paused" }),
+      aUnit({ id: "a-card", campaignId: "archived" }),
+      aUnit({ id: "i-inline", campaignId: "inline-only", format: "native-inline" }),
+      aUnit({ id: "e-card", campaignId: "end-only" }),
+    ],
+  });
+  const mid = compiledPlacement(snapshot, "mid");
+  const end = compiledPlacement(snapshot, "end");
+
+  it("puts campaigns whose targeting needs no index key in open", () => {
+    expect(ids(mid.open)).toEqual(["open", "not-in"]);
+  });
+
+  it("buckets keyed campaigns under every key their targeting requires", () => {
+    expect([...mid.byKey.keys()].sort()).toEqual(["k:ukraine", "s:economy", "t:tariffs", "t:trade"]);
+    expect(ids(mid.byKey.get("s:economy") ?? [])).toEqual(["by-section", "by-section-or-topic"]);
+    expect(ids(mid.byKey.get("t:trade") ?? [])).toEqual(["by-section-or-topic"]);
+  });
+
+  it("does not index paused or archived campaigns", () => {
+    const indexed = [...mid.open, ...[...mid.byKey.values()].flat()].map((e) => e.campaign.id);
+    expect(indexed).not.toContain("paused");
+    expect(indexed).not.toContain("archived");
+  });
+
+  it("does not index campaigns without a unit of a format the placement accepts, but counts them as active", () => {
+    const indexed = [...mid.open, ...[...mid.byKey.values()].flat()].map((e) => e.campaign.id);
+    expect(indexed).not.toContain("inline-only");
+    expect(indexed).not.toContain("no-units");
+    // open, by-section, by-section-or-topic, not-in, by-keyword, inline-only, no-units
+    expect(mid.activeCampaignCount).toBe(7);
+  });
+
+  it("indexes a campaign only on the placements it lists", () => {
+    expect(ids(end.open)).toEqual(["open", "inline-only", "end-only"]);
+    expect(end.byKey.size).toBe(0);
+    expect(end.activeCampaignCount).toBe(3);
+  });
+
+  it("keeps only the units of accepted formats in each entry", () => {
+    expect(mid.open[0]?.units.map((u) => u.id)).toEqual(["open-card"]);
+    expect(end.open[0]?.units.map((u) => u.id)).toEqual(["open-card", "open-inline"]);
+  });
+
+  it("returns only open campaigns for a page without index keys", () => {
+    expect(ids(candidateEntries(mid, pageContext({ language: "en" })))).toEqual(["open", "not-in"]);
+  });
+
+  it("returns open campaigns plus the buckets of the page's keys", () => {
+    expect(ids(candidateEntries(mid, pageContext({ section: "ECONOMY" })))).toEqual(["open", "not-in", "by-section", "by-section-or-topic"]);
+    expect(ids(candidateEntries(mid, pageContext({ keywords: ["ukraine"] })))).toEqual(["open", "not-in", "by-keyword"]);
+  });
+
+  it("returns each campaign once when several of the page's keys lead to it", () => {
+    const entries = candidateEntries(mid, pageContext({ section: "economy", topics: ["trade", "tariffs"], keywords: ["ukraine"] }));
+    expect(ids(entries)).toEqual(["open", "not-in", "by-section", "by-section-or-topic", "by-keyword"]);
+  });
+
+  it("answers the same for the same page on repeated calls", () => {
+    const ctx = pageContext({ section: "economy", topics: ["trade"] });
+    const first = ids(candidateEntries(mid, ctx));
+    expect(ids(candidateEntries(mid, ctx))).toEqual(first);
+    expect(ids(candidateEntries(end, ctx))).toEqual(["open", "inline-only", "end-only"]);
+    expect(ids(candidateEntries(mid, ctx))).toEqual(first);
+  });
+
+  it("returns every active, fitting campaign whose targeting matches, each once, and nothing else", () => {
+    const campaignArb = fc.record({
+      status: fc.constantFrom("active", "active", "paused", "archived"),
+      placements: fc.subarray(["p1", "p2"], { minLength: 1 }),
+      targeting: fc.option(fc.oneof(treeArb(2), treeArb(2, mostlyKeyedLeafArb)), { nil: undefined }),
+      formats: fc.subarray(["native-card", "native-inline"] as const),
+    });
+    fc.assert(
+      fc.property(fc.array(campaignArb, { maxLength: 12 }), pageInputArb, (specs, input) => {
+        const campaigns: Campaign[] = specs.map((s, i) => aCampaign({ id: `c${i}`, status: s.status, placements: s.placements, targeting: s.targeting }));
+        const units: Unit[] = specs.flatMap((s, i) => s.formats.map((format) => aUnit({ id: `u${i}-${format}`, campaignId: `c${i}`, format })));
+        const snap = snapshotOf({
+          advertisers: [anAdvertiser()],
+          placements: [aPlacement({ id: "p1", formats: ["native-card"] }), aPlacement({ id: "p2", formats: ["native-inline"] })],
+          campaigns,
+          units,
+        });
+        const ctx = pageContext(input);
+        for (const [pid, format] of [["p1", "native-card"], ["p2", "native-inline"]] as const) {
+          const got = ids(candidateEntries(compiledPlacement(snap, pid), ctx));
+          expect(new Set(got).size).toBe(got.length);
+          const possible = specs.flatMap((s, i) => (s.status === "active" && s.placements.includes(pid) && s.formats.includes(format) ? [`c${i}`] : []));
+          const matching = possible.filter((id) => referenceMatches(specs[Number(id.slice(1))]?.targeting, input, NOW_MS));
+          for (const id of got) expect(possible).toContain(id);
+          for (const id of matching) expect(got).toContain(id);
+        }
+      }),
+      { seed: 1234, numRuns: 300 },
+    );
+  });
+});
+
+describe("ineligibility", () => {
+  const placement = aPlacement({ id: "mid", formats: ["native-card"] });
+  const other = aPlacement({ id: "end", formats: ["native-inline"] });
+  const page: PageContextInput = { url: "https://news.example/economy/a", section: "economy", topics: ["Trade", "War"], keywords: ["Tariffs"] };
+
+  function check(campaign: Partial<Campaign>, options: { units?: Unit[]; placementId?: string; hasUserKey?: boolean; nowMs?: number; all?: boolean; pacing?: EligibilityInput["pacing"] } = {}) {
+    const c = aCampaign({ id: "c", placements: ["mid"], ...campaign });
+    const snapshot = snapshotOf({
+      advertisers: [anAdvertiser()],
+      placements: [placement, other],
+      campaigns: [c],
+      units: options.units ?? [aUnit({ id: "u", campaignId: "c" })],
+    });
+    const compiled: CompiledCampaign = compiledCampaign(snapshot, "c");
+    const nowMs = options.nowMs ?? NOW_MS;
+    const input: EligibilityInput = {
+      ctx: pageContext(page, nowMs),
+      nowMs,
+      hasUserKey: options.hasUserKey ?? true,
+      placement: compiledPlacement(snapshot, options.placementId ?? "mid"),
+      ...(options.pacing ? { pacing: options.pacing } : {}),
+    };
+    return ineligibility(compiled, input, options.all ?? true);
+  }
+  const codes = (reasons: readonly { code: string }[]): string[] => reasons.map((r) => r.code);
+
+  it("finds no reason for an eligible campaign", () => {
+    expect(check({})).toEqual([]);
+  });
+
+  it("reports INACTIVE with the status for a paused or archived campaign", () => {
+    expect(check({ status: "paused" })).toEqual([{ code: "INACTIVE", detail: "paused" }]);
+    expect(check({ status: "archived" })).toEqual([{ code: "INACTIVE", detail: "archived" }]);
+  });
+
+  it("reports OUT_OF_FLIGHT with the bounds before the start and after the end", () => {
+    const flight = { startAt: "2026-12-01T00:00:00Z", endAt: "2026-12-31T00:00:00Z" };
+    expect(check(flight)).toEqual([{ code: "OUT_OF_FLIGHT", detail: flight }]);
+    expect(check({ endAt: "2026-11-27T11:59:59Z" })).toEqual([{ code: "OUT_OF_FLIGHT", detail: { startAt: null, endAt: "2026-11-27T11:59:59Z" } }]);
+  });
+
+  it("treats both flight bounds as inclusive", () => {
+    expect(check({ startAt: "2026-11-27T12:00:00Z" })).toEqual([]);
+    expect(check({ endAt: "2026-11-27T12:00:00Z" })).toEqual([]);
+    expect(codes(check({ endAt: "2026-11-27T12:00:00Z" }, { nowMs: NOW_MS + 1 }))).toEqual(["OUT_OF_FLIGHT"]);
+    expect(codes(check({ startAt: "2026-11-27T12:00:00Z" }, { nowMs: NOW_MS - 1 }))).toEqual(["OUT_OF_FLIGHT"]);
+  });
+
+  it("reports PLACEMENT_MISMATCH with the placement a campaign does not list", () => {
+    expect(check({ placements: ["end"] }, { units: [aUnit({ id: "u", campaignId: "c" })] })).toEqual([{ code: "PLACEMENT_MISMATCH", detail: "mid" }]);
+  });
+
+  it("reports FORMAT_MISMATCH with the accepted and available formats", () => {
+    expect(check({}, { units: [aUnit({ id: "u", campaignId: "c", format: "native-inline" })] })).toEqual([
+      { code: "FORMAT_MISMATCH", detail: { accepted: ["native-card"], available: ["native-inline"] } },
+    ]);
+    expect(check({}, { units: [] })).toEqual([{ code: "FORMAT_MISMATCH", detail: { accepted: ["native-card"], available: [] } }]);
+  });
+
+  it("reports TARGETING_MISMATCH with the failing node when collecting every reason", () => {
+    const failing = leaf("geo.country", "in", ["RU"]);
+    expect(check({ targeting: { all: [leaf("section", "in", ["economy"]), failing] } })).toEqual([{ code: "TARGETING_MISMATCH", detail: failing }]);
+  });
+
+  it("reports TARGETING_MISMATCH without computing the failing node on the decision path", () => {
+    expect(check({ targeting: leaf("section", "in", ["sport"]) }, { all: false })).toEqual([{ code: "TARGETING_MISMATCH", detail: undefined }]);
+  });
+
+  it("reports EXCLUDED_TOPIC with the page's topic, case-insensitively", () => {
+    expect(check({ exclusions: { topics: [" WAR "] } })).toEqual([{ code: "EXCLUDED_TOPIC", detail: "war" }]);
+  });
+
+  it("reports EXCLUDED_KEYWORD with the page's keyword, case-insensitively", () => {
+    expect(check({ exclusions: { keywords: ["tariffs"] } })).toEqual([{ code: "EXCLUDED_KEYWORD", detail: "tariffs" }]);
+  });
+
+  it("does not exclude on a topic listed only as an excluded keyword", () => {
+    expect(check({ exclusions: { keywords: ["war"] } })).toEqual([]);
+  });
+
+  it("reports NO_USER_KEY for a capped campaign without a user key", () => {
+    expect(check({ frequencyCaps: [{ limit: 3, window: "1d" }] }, { hasUserKey: false })).toEqual([{ code: "NO_USER_KEY" }]);
+  });
+
+  it("lets a capped campaign through with a user key and an uncapped one without", () => {
+    expect(check({ frequencyCaps: [{ limit: 3, window: "1d" }] }, { hasUserKey: true })).toEqual([]);
+    expect(check({}, { hasUserKey: false })).toEqual([]);
+  });
+
+  it("adds the pacing verdict last", () => {
+    const pacing: EligibilityInput["pacing"] = (c, nowMs) => (c.id === "c" && nowMs === NOW_MS ? { code: "PACING_AHEAD", detail: 0.5 } : undefined);
+    expect(check({}, { pacing })).toEqual([{ code: "PACING_AHEAD", detail: 0.5 }]);
+    expect(codes(check({ status: "paused" }, { pacing }))).toEqual(["INACTIVE", "PACING_AHEAD"]);
+  });
+
+  const everything: Partial<Campaign> = {
+    status: "paused",
+    startAt: "2027-01-01T00:00:00Z",
+    placements: ["end"],
+    exclusions: { topics: ["war"], keywords: ["tariffs"] },
+    targeting: leaf("section", "in", ["sport"]),
+    frequencyCaps: [{ limit: 1, window: "1h" }],
+  };
+  const failingEverything = { units: [aUnit({ id: "u", campaignId: "c", format: "native-inline" })], hasUserKey: false };
+
+  it("collects every reason in order when asked for all", () => {
+    expect(codes(check(everything, failingEverything))).toEqual<IneligibilityCode[]>([
+      "INACTIVE",
+      "OUT_OF_FLIGHT",
+      "PLACEMENT_MISMATCH",
+      "FORMAT_MISMATCH",
+      "EXCLUDED_TOPIC",
+      "EXCLUDED_KEYWORD",
+      "TARGETING_MISMATCH",
+      "NO_USER_KEY",
+    ]);
+  });
+
+  it("stops at the first reason when not asked for all", () => {
+    expect(codes(check(everything, { ...failingEverything, all: false }))).toEqual(["INACTIVE"]);
+    expect(codes(check({ ...everything, status: "active" }, { ...failingEverything, all: false }))).toEqual(["OUT_OF_FLIGHT"]);
+    expect(codes(check({ ...everything, status: "active", startAt: undefined }, { ...failingEverything, all: false }))).toEqual(["PLACEMENT_MISMATCH"]);
+    expect(codes(check({ exclusions: { topics: ["trade", "war"] }, targeting: leaf("section", "in", ["sport"]) }, { all: false }))).toEqual(["EXCLUDED_TOPIC"]);
+  });
+
+  it("is empty on the decision path exactly when it is empty with every reason", () => {
+    const specArb = fc.record({
+      status: fc.constantFrom("active", "paused"),
+      startAt: fc.constantFrom(undefined, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+      placements: fc.constantFrom<string[]>(["mid"], ["end"], ["mid", "end"]),
+      targeting: fc.option(treeArb(2), { nil: undefined }),
+      topics: fc.subarray(["war", "trade", "sport"]),
+      capped: fc.boolean(),
+      hasUserKey: fc.boolean(),
+      format: fc.constantFrom("native-card" as const, "native-inline" as const),
+    });
+    fc.assert(
+      fc.property(specArb, (s) => {
+        const campaign: Partial<Campaign> = {
+          status: s.status,
+          startAt: s.startAt,
+          placements: s.placements,
+          targeting: s.targeting,
+          exclusions: { topics: s.topics },
+          ...(s.capped ? { frequencyCaps: [{ limit: 1, window: "1d" as const }] } : {}),
+        };
+        const units = [aUnit({ id: "u", campaignId: "c", format: s.format })];
+        const all = check(campaign, { units, hasUserKey: s.hasUserKey, all: true });
+        const first = check(campaign, { units, hasUserKey: s.hasUserKey, all: false });
+        expect(first.length === 0).toBe(all.length === 0);
+        expect(first.length).toBeLessThanOrEqual(1);
+        if (first[0]) expect(first[0].code).toBe(all[0]?.code);
+      }),
+      { seed: 1234, numRuns: 300 },
+    );
+  });
+
+  it("judges the fixture pages as the fixture README describes", () => {
+    const snapshot = compileCatalog(fixtureCatalog(), 1);
+    const mid = compiledPlacement(snapshot, "article-mid");
+    const judge = (id: string, p: PageContextInput): string[] =>
+      codes(ineligibility(compiledCampaign(snapshot, id), { ctx: pageContext(p), nowMs: NOW_MS, hasUserKey: true, placement: mid }, true));
+    const ukraine = { url: "https://news.example/world/ukraine", section: "geopolitics", topics: ["military-conflict"], language: "en" };
+    const nigeria = { url: "https://news.example/world/nigeria", section: "geopolitics", topics: ["terrorism"], keywords: ["boko haram"], language: "en" };
+    const canada = { url: "https://news.example/politics/carney", section: "politics", topics: ["trade"], language: "en" };
+    expect(judge("walmart-us-manufacturing", ukraine)).toEqual(["EXCLUDED_TOPIC", "TARGETING_MISMATCH"]);
+    expect(judge("microsoft-quantum", ukraine)).toEqual([]);
+    expect(judge("walmart-us-manufacturing", nigeria)).toEqual(["EXCLUDED_TOPIC", "EXCLUDED_KEYWORD", "TARGETING_MISMATCH"]);
+    expect(judge("microsoft-quantum", nigeria)).toEqual(["EXCLUDED_TOPIC"]);
+    expect(judge("walmart-us-manufacturing", canada)).toEqual([]);
+    expect(judge("newsroom-daily", nigeria)).toEqual([]);
+  });
+});
