@@ -18,7 +18,8 @@ import type { AuthService } from "./services/auth-service.js";
 import type { CatalogService } from "./services/catalog-service.js";
 import type { DecisionService } from "./services/decision-service.js";
 import type { EventService } from "./services/event-service.js";
-import type { RateLimiter } from "./services/rate-limiter.js";
+import { clientKey, type RateLimiter } from "./services/rate-limiter.js";
+import { secureHeaders } from "hono/secure-headers";
 import type { ReportService } from "./services/report-service.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerReportRoutes } from "./routes/reports.js";
@@ -43,6 +44,10 @@ export interface AppDeps {
   readonly reports: ReportService;
   /** The client's address as the platform reports it (used hashed for rate limits, never stored). */
   readonly clientIp: (c: Context) => string | undefined;
+  /** Failed authentications per client (429 beyond it). */
+  readonly authFailureLimiter: RateLimiter;
+  /** True while the store is considered down (circuit open): /readyz answers 503. */
+  readonly storeDegraded: () => boolean;
   /** Per-client ceiling on beacons (429 beyond it). */
   readonly beaconFloodLimiter: RateLimiter;
   readonly clock: () => number;
@@ -71,6 +76,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     await next();
   });
 
+  // Publishers load embed.js and beacons from other origins: resources are cross-origin readable;
+  // HTML pages set their own Content-Security-Policy.
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin", crossOriginEmbedderPolicy: false, crossOriginOpenerPolicy: false, referrerPolicy: "strict-origin-when-cross-origin" }));
+
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? "unknown";
     c.header("X-Request-Id", requestId);
@@ -98,11 +107,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use("/v1/decisions", pageCors);
   app.use("/v1/events/*", pageCors);
 
-  registerHealthRoutes(app, deps.stores.meta, deps.adminTimeoutMs);
+  const failures = { limiter: deps.authFailureLimiter, clientKey: (c: Context) => clientKey(deps.clientIp(c)) };
+  registerHealthRoutes(app, deps.stores.meta, deps.adminTimeoutMs, deps.storeDegraded);
   registerDecisionRoutes(app, deps.decisions);
   registerEventRoutes(app, { events: deps.events, clientIp: deps.clientIp, floodLimiter: deps.beaconFloodLimiter });
 
-  app.use("/v1/reports/*", requireKey(deps.auth));
+  app.use("/v1/reports/*", requireKey(deps.auth, { failures }));
   registerReportRoutes(app, deps.reports);
   const pageCsp = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
   app.get("/reports", (c) => {
@@ -137,7 +147,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   // Admin: every route needs a key. Advertiser keys reach only the entity routes, which let them
   // read their own advertiser, campaigns and units; everything else under /v1/admin is ops-only.
-  app.use("/v1/admin/*", requireKey(deps.auth, { role: "ops", unless: (path) => ADVERTISER_READABLE_PATHS.test(path) }));
+  app.use("/v1/admin/*", requireKey(deps.auth, { role: "ops", unless: (path) => ADVERTISER_READABLE_PATHS.test(path), failures }));
   registerCatalogEntityRoutes(app, deps.catalog, deps.audit);
   registerCatalogDocumentRoutes(app, deps.catalog, deps.audit);
   registerKeyRoutes(app, deps.auth, deps.catalog, deps.audit);

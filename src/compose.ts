@@ -20,7 +20,9 @@ import { createPacingService } from "./services/pacing-service.js";
 import type { Context } from "hono";
 import type { DemoStory } from "./web/demo-article.js";
 import { loadEmbed } from "./web/embed-asset.js";
-import type { RetentionPolicy } from "./store/ports.js";
+import type { CapStore, EventStore, RetentionPolicy } from "./store/ports.js";
+import { createCircuitBreaker } from "./services/circuit-breaker.js";
+import { createBeaconBuffer } from "./services/beacon-buffer.js";
 import { createKeys } from "./store/keys.js";
 import { createMemoryStores } from "./store/memory/memory-stores.js";
 import { createRedisClient } from "./store/redis/client.js";
@@ -44,6 +46,26 @@ export interface ComposeOptions {
 
 export type Service = Awaited<ReturnType<typeof composeService>>;
 
+/**
+ * Runs `task` now; if it fails and `retry` is set, again every second until it succeeds.
+ * `done` tells whether it has succeeded yet.
+ */
+async function untilDone(task: () => Promise<void>, logger: Logger, retry: boolean): Promise<{ done: boolean }> {
+  const state = { done: false };
+  const attempt = async (): Promise<void> => {
+    try {
+      await task();
+      state.done = true;
+    } catch (err) {
+      logger.error({ err }, "start-up store work failed; retrying");
+      if (!retry) throw err;
+      setTimeout(() => void attempt(), 1000).unref();
+    }
+  };
+  await attempt();
+  return state;
+}
+
 /** The sample article pages bundled with the service, for the demo page. */
 export function loadSampleStories(): DemoStory[] {
   return JSON.parse(readFileSync(new URL("./data/sample-pages.json", import.meta.url), "utf8")) as DemoStory[];
@@ -63,8 +85,11 @@ export async function buildStores(config: Config, clock: () => number): Promise<
   const keys = createKeys(config.REDIS_KEY_PREFIX);
   if (!config.REDIS_URL) return createMemoryStores(keys, clock, retentionOf(config));
   const redis = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
-  await redis.connect();
-  return createRedisStores(redis, keys, retentionOf(config));
+  const hot = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.STORE_TIMEOUT_MS });
+  // Redis down at start-up is not fatal: ioredis keeps reconnecting, the service answers degraded
+  // (readyz 503, capped campaigns withheld) until the store and the catalog are back.
+  await Promise.all([redis.connect(), hot.connect()]).catch(() => undefined);
+  return createRedisStores(redis, keys, retentionOf(config), hot);
 }
 
 /** The client address: `CF-Connecting-IP` at Cloudflare, `X-Forwarded-For` when trusted, else none here. */
@@ -81,19 +106,43 @@ export async function composeService(config: Config, options: ComposeOptions = {
 
   const trackingSecret = config.TRACKING_SECRET ?? randomBytes(32).toString("base64url");
   if (!config.TRACKING_SECRET) logger.warn("TRACKING_SECRET is unset: generated one for this process; tracking links die with it");
-  const userKeySecret = config.USER_KEY_SECRET ?? (await stores.meta.getOrCreateSecret("user-key-secret", randomBytes(32).toString("base64url")));
+  let userKeySecret = config.USER_KEY_SECRET;
   let bootstrapKey = config.ADMIN_API_KEY;
   if (!bootstrapKey) {
     bootstrapKey = "spk_" + randomBytes(24).toString("base64url");
     (options.onGeneratedAdminKey ?? ((k: string) => process.stdout.write(`\nADMIN_API_KEY is unset; generated ops key for this run:\n  ${k}\n\n`)))(bootstrapKey);
   }
 
+  // The request path's store calls go through a circuit breaker: a dead Redis fails fast.
+  const breaker = createCircuitBreaker({ failureThreshold: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS, clock });
+  breaker.onChange((state) => (state === "closed" ? logger.info({ state }, "store circuit closed") : logger.warn({ state }, "store circuit changed")));
+  const caps: CapStore = {
+    serve: (r) => breaker.run(() => stores.caps.serve(r)),
+    counts: (r) => breaker.run(() => stores.caps.counts(r)),
+    pageView: (pv) => breaker.run(() => stores.caps.pageView(pv)),
+  };
+  const guardedEvents: EventStore = {
+    track: (r) => breaker.run(() => stores.events.track(r)),
+    filtered: (r, reason) => breaker.run(() => stores.events.filtered(r, reason)),
+    recent: (n) => stores.events.recent(n),
+  };
+  const beaconBuffer = createBeaconBuffer({ events: guardedEvents, capacity: config.BEACON_BUFFER_SIZE, logger });
+  if (options.background ?? true) beaconBuffer.start(1000);
+
   const catalog = createCatalogService({ store: stores.catalog, logger, clock });
-  if (config.SEED_SAMPLE_DATA && (await stores.catalog.version()) === 0) {
-    await catalog.replace(loadSampleCatalog());
-    logger.info("loaded the sample catalog into an empty store");
-  }
-  await catalog.refresh(true);
+  // Start-up work that needs the store; retried in the background until it succeeds.
+  const initialised = await untilDone(
+    async () => {
+      userKeySecret ??= await stores.meta.getOrCreateSecret("user-key-secret", randomBytes(32).toString("base64url"));
+      if (config.SEED_SAMPLE_DATA && (await stores.catalog.version()) === 0) {
+        await catalog.replace(loadSampleCatalog());
+        logger.info("loaded the sample catalog into an empty store");
+      }
+      await catalog.refresh(true);
+    },
+    logger,
+    options.background ?? true,
+  );
   if (options.background ?? true) catalog.start(config.CATALOG_POLL_MS);
 
   const pacing = createPacingService({
@@ -109,11 +158,13 @@ export async function composeService(config: Config, options: ComposeOptions = {
   const signer = createTokenSigner(trackingSecret, config.TRACKING_SECRET_PREVIOUS);
   const decisions = createDecisionService({
     catalog,
-    caps: stores.caps,
+    caps,
     signer,
     clock,
     random,
-    hashUserKey: (key) => createHmac("sha256", userKeySecret).update(key).digest("base64url").slice(0, 22),
+    // Until the secret is known (store down at start-up), reader keys cannot be hashed
+    // consistently, so the reader counts as keyless: capped campaigns are withheld.
+    hashUserKey: (key) => (userKeySecret ? createHmac("sha256", userKeySecret).update(key).digest("base64url").slice(0, 22) : undefined),
     baseUrl: config.PUBLIC_BASE_URL,
     tokenTtlSeconds: config.TRACKING_TOKEN_TTL,
     logger,
@@ -123,7 +174,8 @@ export async function composeService(config: Config, options: ComposeOptions = {
   const auth = createAuthService({ keys: stores.keys, bootstrapKey, clock });
   const audit = createAuditService({ store: stores.audit, clock, logger });
   const events = createEventService({
-    events: stores.events,
+    events: guardedEvents,
+    buffer: beaconBuffer,
     signer,
     catalog,
     clock,
@@ -142,6 +194,8 @@ export async function composeService(config: Config, options: ComposeOptions = {
     events,
     reports,
     clientIp: options.clientIp ?? headerClientIp(config.TRUST_PROXY),
+    authFailureLimiter: createRateLimiter({ limit: config.AUTH_FAILURES_PER_MINUTE, windowMs: 60_000, clock }),
+    storeDegraded: () => breaker.state === "open" || !initialised.done,
     beaconFloodLimiter: createRateLimiter({ limit: Math.max(1000, config.BEACONS_PER_MINUTE * 4), windowMs: 60_000, clock }),
     clock,
     allowedOrigins: config.ALLOWED_ORIGINS,
@@ -161,11 +215,20 @@ export async function composeService(config: Config, options: ComposeOptions = {
     decisions,
     auth,
     pacing,
+    breaker,
+    beaconBuffer,
     signer,
     bootstrapKey,
+    /** Stops background work, writes buffered beacons (a few tries), then closes the stores. */
     async close(): Promise<void> {
       await catalog.stop();
       pacing.stop();
+      beaconBuffer.stop();
+      for (let i = 0; i < 5 && beaconBuffer.size > 0; i++) {
+        await beaconBuffer.flush();
+        if (beaconBuffer.size > 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      if (beaconBuffer.size > 0) logger.error({ left: beaconBuffer.size }, "shutting down with unwritten buffered beacons");
       await stores.close();
     },
   };

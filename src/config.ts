@@ -67,6 +67,14 @@ const EnvSchema = z.object({
   PACING_TOLERANCE: z.coerce.number().min(0).max(1).default(0.01),
   /** How long a page view remembers what it was served, for separation across its calls (seconds). */
   PAGE_VIEW_TTL: duration.default(1800),
+  /** Beacons kept in memory while the store is down (what overflows is counted, logged and refused). */
+  BEACON_BUFFER_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  /** Consecutive store failures that open the circuit breaker. */
+  BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  /** How long the breaker stays open before one probe call (ms). */
+  BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(600_000).default(1000),
+  /** Failed authentications per client per minute before 429. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
   CATALOG_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 

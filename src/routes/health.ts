@@ -4,7 +4,7 @@ import type { AppEnv } from "../http/types.js";
 import type { MetaStore } from "../store/ports.js";
 import { errorBody } from "../errors.js";
 
-export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, timeoutMs: number): void {
+export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, timeoutMs: number, degraded: () => boolean = () => false): void {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     let timer: NodeJS.Timeout | undefined;
@@ -12,6 +12,7 @@ export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, 
       timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
     });
     try {
+      if (degraded()) throw new Error("circuit open");
       await Promise.race([meta.ping(), timeout]);
       return c.json({ status: "ready" });
     } catch {

@@ -112,6 +112,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   let timer: NodeJS.Timeout | undefined;
   let writeChain: Promise<unknown> = Promise.resolve();
   let refreshing: Promise<boolean> | undefined;
+  let storeBehindLogged = false;
 
   const reload = async (): Promise<void> => {
     const state = await store.load();
@@ -122,11 +123,22 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
     logger.debug({ version: state.version, campaigns: state.document.campaigns.length, ms: Math.round(performance.now() - started) }, "catalog snapshot rebuilt");
   };
 
-  const refresh = async (force = false): Promise<boolean> => {
+  /**
+   * Background refreshes (`acceptOlder` false) keep the current snapshot when the stored version
+   * went backwards — the store lost data (a Redis restarted without persistence): serving the last
+   * good catalog beats serving an empty one. Admin writes accept the store as it is.
+   */
+  const refresh = async (force = false, acceptOlder = force): Promise<boolean> => {
     if (refreshing && !force) return refreshing;
     const run = (async () => {
       const version = await store.version();
       if (!force && version === snapshot.version) return false;
+      if (!acceptOlder && version < snapshot.version) {
+        if (!storeBehindLogged) logger.error({ stored: version, serving: snapshot.version }, "catalog version went backwards in the store; keeping the current snapshot");
+        storeBehindLogged = true;
+        return false;
+      }
+      storeBehindLogged = false;
       await reload();
       return true;
     })();
@@ -141,7 +153,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   /** Runs admin writes one at a time, each against the freshest catalog. */
   const serialised = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = writeChain.then(async () => {
-      await refresh();
+      await refresh(false, true);
       return fn();
     });
     writeChain = next.catch(() => undefined);

@@ -90,8 +90,8 @@ export interface DecisionServiceDeps {
   readonly signer: TokenSigner;
   readonly clock: () => number;
   readonly random: Random;
-  /** Keyed hash of a user key (never stored raw). */
-  readonly hashUserKey: (key: string) => string;
+  /** Keyed hash of a user key (never stored raw); undefined while the hashing secret is unknown. */
+  readonly hashUserKey: (key: string) => string | undefined;
   /** Origin put into tracking and click URLs, without a trailing slash. */
   readonly baseUrl: string;
   readonly tokenTtlSeconds: number;

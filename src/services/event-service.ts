@@ -14,6 +14,7 @@ import { ApiError } from "../errors.js";
 import type { EventStore, FilterReason } from "../store/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import type { BeaconBuffer, BufferedBeacon } from "./beacon-buffer.js";
 
 export interface BeaconFacts {
   readonly userAgent: string | undefined;
@@ -38,6 +39,8 @@ export interface EventServiceDeps {
   readonly clickLimiter: RateLimiter;
   /** Per client: impressions and viewables counted (beyond: filtered as rate_limited). */
   readonly beaconLimiter: RateLimiter;
+  /** Where beacons go while the store is unavailable. */
+  readonly buffer?: BeaconBuffer;
 }
 
 export interface EventService {
@@ -74,15 +77,28 @@ export function createEventService(deps: EventServiceDeps): EventService {
         filter = "rate_limited";
       }
       let reason: FilterReason | undefined = filter;
-      if (filter) {
-        await events.filtered(base, filter);
-      } else {
-        const outcome = await events.track({
-          ...base,
-          dedupeTtlSeconds: Math.max(0, c.expiresAtSeconds - Math.floor(nowMs / 1000)) + SEEN_GRACE_SECONDS,
-          entry: { type, at: new Date(nowMs).toISOString(), decisionId: c.decisionId, slotId: c.slotId, campaignId: c.campaignId, unitId: c.unitId },
-        });
-        if (outcome === "duplicate") reason = "duplicate";
+      const beacon: BufferedBeacon = filter
+        ? { kind: "filtered", request: base, reason: filter }
+        : {
+            kind: "track",
+            request: {
+              ...base,
+              dedupeTtlSeconds: Math.max(0, c.expiresAtSeconds - Math.floor(nowMs / 1000)) + SEEN_GRACE_SECONDS,
+              entry: { type, at: new Date(nowMs).toISOString(), decisionId: c.decisionId, slotId: c.slotId, campaignId: c.campaignId, unitId: c.unitId },
+            },
+          };
+      try {
+        if (beacon.kind === "filtered") await events.filtered(beacon.request, beacon.reason);
+        else if ((await events.track(beacon.request)) === "duplicate") reason = "duplicate";
+      } catch (err) {
+        // Store unavailable: keep the beacon and count it when the store is back (its one-time
+        // check applies then). A beacon that cannot be kept is not acknowledged as accepted.
+        if (!deps.buffer?.add(beacon)) {
+          logger.error({ err, event: type, campaignId: c.campaignId }, "beacon lost: store unavailable and buffer full");
+          throw new ApiError("UNAVAILABLE", "the event could not be recorded; retry later");
+        }
+        logger.info({ event: type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, buffered: true }, "beacon");
+        return location ? { counted: true, location } : { counted: true };
       }
       logger.info({ event: type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, counted: !reason, filtered: reason }, "beacon");
       return reason ? { counted: false, reason, ...(location ? { location } : {}) } : { counted: true, ...(location ? { location } : {}) };

@@ -12,7 +12,10 @@ export interface RateLimitResult {
 }
 
 export interface RateLimiter {
+  /** Counts one hit and says whether it is within the limit. */
   hit(key: string): RateLimitResult;
+  /** Whether the key is within the limit now, without counting. */
+  peek(key: string): RateLimitResult;
 }
 
 export function createRateLimiter(options: { limit: number; windowMs: number; clock: () => number; maxKeys?: number }): RateLimiter {
@@ -33,6 +36,12 @@ export function createRateLimiter(options: { limit: number; windowMs: number; cl
       }
       w.count++;
       return { ok: w.count <= options.limit, retryAfterSeconds: Math.max(1, Math.ceil((w.resetAtMs - now) / 1000)) };
+    },
+    peek(key) {
+      const now = options.clock();
+      const w = windows.get(key);
+      if (!w || w.resetAtMs <= now) return { ok: true, retryAfterSeconds: 0 };
+      return { ok: w.count < options.limit, retryAfterSeconds: Math.max(1, Math.ceil((w.resetAtMs - now) / 1000)) };
     },
   };
 }

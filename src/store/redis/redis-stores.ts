@@ -328,18 +328,23 @@ export function createRedisReportStore(redis: SpRedis, keys: Keys): ReportStore 
   };
 }
 
-export function createRedisStores(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION): Stores {
+/**
+ * The Redis stores. `hot` serves the request path (decisions, beacons) with its own tight
+ * per-command deadline; `redis` everything else (catalog, keys, audit, reports) with a looser one.
+ */
+export function createRedisStores(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, hot: SpRedis = redis): Stores {
   return {
     kind: "redis",
     catalog: createRedisCatalogStore(redis, keys),
-    caps: createRedisCapStore(redis, keys, retention),
-    events: createRedisEventStore(redis, keys, retention),
+    caps: createRedisCapStore(hot, keys, retention),
+    events: createRedisEventStore(hot, keys, retention),
     reports: createRedisReportStore(redis, keys),
     keys: createRedisKeyStore(redis, keys),
     meta: createRedisMetaStore(redis, keys),
     audit: createRedisAuditStore(redis, keys),
     async close() {
-      await redis.quit().catch(() => redis.disconnect());
+      const clients = hot === redis ? [redis] : [redis, hot];
+      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
 }
