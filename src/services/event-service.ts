@@ -70,12 +70,13 @@ export function createEventService(deps: EventServiceDeps): EventService {
         location = unit.cta.url;
       }
       const base = { type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, slotId: c.slotId, hour: hourBucket(nowMs), day: dayBucket(nowMs) };
-      let filter: Exclude<FilterReason, "duplicate"> | undefined;
+      let filter: Exclude<FilterReason, "duplicate" | "rate_limited"> | undefined;
       if (verified.expired) filter = "expired";
       else if (facts.userAgent === undefined || facts.userAgent === "" || isbot(facts.userAgent)) filter = "bot";
-      else if (type === "click" ? !deps.clickLimiter.hit(`${facts.clientKey}|${c.campaignId}`).ok : !deps.beaconLimiter.hit(facts.clientKey).ok) {
-        filter = "rate_limited";
-      }
+      // Over its rate, a client's first use of a token is filtered as rate_limited; a repeat is
+      // still reported as the duplicate it is (the store decides which, in the same round trip).
+      const overRate =
+        !filter && !(type === "click" ? deps.clickLimiter.hit(`${facts.clientKey}|${c.campaignId}`).ok : deps.beaconLimiter.hit(facts.clientKey).ok);
       let reason: FilterReason | undefined = filter;
       const beacon: BufferedBeacon = filter
         ? { kind: "filtered", request: base, reason: filter }
@@ -85,11 +86,15 @@ export function createEventService(deps: EventServiceDeps): EventService {
               ...base,
               dedupeTtlSeconds: Math.max(0, c.expiresAtSeconds - Math.floor(nowMs / 1000)) + SEEN_GRACE_SECONDS,
               entry: { type, at: new Date(nowMs).toISOString(), decisionId: c.decisionId, slotId: c.slotId, campaignId: c.campaignId, unitId: c.unitId },
+              ...(overRate ? { filterIfFirst: "rate_limited" as const } : {}),
             },
           };
       try {
         if (beacon.kind === "filtered") await events.filtered(beacon.request, beacon.reason);
-        else if ((await events.track(beacon.request)) === "duplicate") reason = "duplicate";
+        else {
+          const outcome = await events.track(beacon.request);
+          if (outcome !== "counted") reason = outcome === "duplicate" ? "duplicate" : "rate_limited";
+        }
       } catch (err) {
         // Store unavailable: keep the beacon and count it when the store is back (its one-time
         // check applies then). A beacon that cannot be kept is not acknowledged as accepted.
@@ -98,7 +103,7 @@ export function createEventService(deps: EventServiceDeps): EventService {
           throw new ApiError("UNAVAILABLE", "the event could not be recorded; retry later");
         }
         logger.info({ event: type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, buffered: true }, "beacon");
-        return location ? { counted: true, location } : { counted: true };
+        return location ? { counted: !overRate, location } : { counted: !overRate };
       }
       logger.info({ event: type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, counted: !reason, filtered: reason }, "beacon");
       return reason ? { counted: false, reason, ...(location ? { location } : {}) } : { counted: true, ...(location ? { location } : {}) };

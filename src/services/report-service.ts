@@ -133,12 +133,12 @@ export function createReportService(deps: { reports: ReportStore; catalog: { cur
         totals.impressions += r.totals.impressions;
         totals.viewable += r.totals.viewable;
         totals.clicks += r.totals.clicks;
-        // Distinct users are counted per campaign; across campaigns this sum is an upper bound.
-        totals.reach += r.totals.reach;
         const c = campaigns[i] as (typeof campaigns)[number];
         return { campaignId: c.id, name: c.source.name, ...r.totals };
       });
       totals.ctr = ctr(totals.clicks, totals.impressions);
+      // Distinct readers across the advertiser's campaigns, from its own day reach.
+      totals.reach = await reports.advertiserReach(advertiserId, periods(range.fromMs, range.toMs, "day").map((p) => p.bucket));
       return { advertiserId, from: range.from, to: range.to, granularity: "day", rows, totals, filtered };
     },
   };

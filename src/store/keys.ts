@@ -43,6 +43,8 @@ export interface Keys {
   dayCounters(campaignId: string, day: string): string;
   hourReach(campaignId: string, hour: string): string;
   dayReach(campaignId: string, day: string): string;
+  /** HyperLogLog of user-key hashes served any campaign of an advertiser on a day (advertiser reach). */
+  advertiserDayReach(advertiserId: string, day: string): string;
   /** String set-if-absent with a TTL past the token's expiry: one tracking token counted once. */
   seen(campaignId: string, type: string, decisionId: string, slotId: string, unitId: string): string;
   /** Capped stream of served decisions and counted events (`XADD MAXLEN ~`), field `e` = JSON. */
@@ -72,6 +74,7 @@ export function createKeys(prefix = "sp"): Keys {
     dayCounters: (id, day) => `${p}{c:${id}}:d:${day}`,
     hourReach: (id, hour) => `${p}{c:${id}}:rh:${hour}`,
     dayReach: (id, day) => `${p}{c:${id}}:r:${day}`,
+    advertiserDayReach: (id, day) => `${p}{a:${id}}:r:${day}`,
     seen: (id, type, decisionId, slotId, unitId) => `${p}{c:${id}}:seen:${type}:${decisionId}:${slotId}:${unitId}`,
     events: `${p}events`,
     meta: (name) => `${p}meta:${name}`,

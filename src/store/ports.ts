@@ -124,6 +124,11 @@ export interface TrackRequest {
   readonly dedupeTtlSeconds: number;
   /** Event log entry for a counted event. */
   readonly entry: Readonly<Record<string, unknown>>;
+  /**
+   * Count an unspent token under this filter reason instead (e.g. a client over its click rate),
+   * leaving it unspent; a spent token is still a `duplicate`.
+   */
+  readonly filterIfFirst?: "rate_limited";
 }
 
 export interface EventStore {
@@ -131,7 +136,7 @@ export interface EventStore {
    * One round trip: remembers the token (set-if-absent) and counts the event, or counts it as a
    * `duplicate` when the token was already seen; a counted event is appended to the event log.
    */
-  track(request: TrackRequest): Promise<"counted" | "duplicate">;
+  track(request: TrackRequest): Promise<"counted" | "duplicate" | "filtered">;
   /** Counts an event that is not counted for another reason (bot, expired, rate limited). */
   filtered(request: Omit<TrackRequest, "dedupeTtlSeconds" | "entry">, reason: Exclude<FilterReason, "duplicate">): Promise<void>;
   /** The newest `count` entries of the event log, oldest first. */
@@ -146,6 +151,8 @@ export interface ReportStore {
   counters(campaignId: string, granularity: "day" | "hour", buckets: readonly string[]): Promise<CounterHash[]>;
   /** Lifetime counters of each campaign (`served`), for goals and pacing. */
   totals(campaignIds: readonly string[]): Promise<CounterHash[]>;
+  /** Distinct users served any campaign of the advertiser over these days (approximate on Redis). */
+  advertiserReach(advertiserId: string, days: readonly string[]): Promise<number>;
   /** Distinct users per bucket and over all the buckets together (approximate on Redis). */
   reach(campaignId: string, granularity: "day" | "hour", buckets: readonly string[]): Promise<{ perBucket: number[]; total: number }>;
 }

@@ -15,7 +15,7 @@
  *   { p: counter key prefix, h: hour bucket, d: day bucket, u: user hash or "", th / td: hourly /
  *     daily TTL seconds, s: event stream key, m: stream MAXLEN, si: [slot ids], e: {entry fields} }
  *   For every winner: HINCRBY `served` on the campaign's lifetime `total` hash, `served` and
- *   `u:<unit>:served` on its hour and day hashes,
+ *   `u:<unit>:served` on its hour and day hashes, the user hash into the advertiser's day reach,
  *   PFADD the user hash to its hour and day reach; then one XADD of the decision to the stream.
  *   Keys: `<p>{c:<campaignId>}:h:<hour>` etc., the formats of keys.ts `campaignTag`.
  * ARGV[4]: the page view memory's TTL in seconds, or "" when the decision has no page view id.
@@ -113,6 +113,9 @@ if write and ARGV[3] and ARGV[3] ~= '' then
         redis.call('EXPIRE', rh, r.th, 'NX')
         redis.call('PFADD', rd, r.u)
         redis.call('EXPIRE', rd, r.td, 'NX')
+        local ad = r.p .. '{a:' .. c[3] .. '}:r:' .. r.d
+        redis.call('PFADD', ad, r.u)
+        redis.call('EXPIRE', ad, r.td, 'NX')
       end
       served[#served + 1] = { slotId = r.si[c[1]], campaignId = c[2], advertiserId = c[3], unitId = c[6] }
     end

@@ -4,14 +4,23 @@
  * KEYS[1] the token's seen-key (SET NX with a TTL past the token's expiry), KEYS[2] the campaign's
  * hour counters, KEYS[3] its day counters, KEYS[4] the event stream.
  * ARGV: [1] event field (`impression` | `viewable` | `click`), [2] unit id, [3] seen TTL seconds,
- * [4] hourly TTL, [5] daily TTL, [6] stream MAXLEN, [7] entry JSON (appended when counted).
- * Returns 1 when counted, 0 when the token was already seen (counted as `f:duplicate`).
+ * [4] hourly TTL, [5] daily TTL, [6] stream MAXLEN, [7] entry JSON (appended when counted),
+ * [8] a filter reason for a first use ("" to count it).
+ * Returns 1 when counted, 0 when the token was already seen (counted as `f:duplicate`), 2 when a
+ * first use was counted under `f:<ARGV[8]>` (the token stays unspent).
  */
 export const TRACK_LUA = `
 local field, unit = ARGV[1], ARGV[2]
-local fresh = redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[3]))
-local counted = fresh and 1 or 0
-local f = counted == 1 and field or 'f:duplicate'
+local counted, f
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  counted, f = 0, 'f:duplicate'
+elseif ARGV[8] and ARGV[8] ~= '' then
+  -- Filtered first use: the token is not spent, so a later use within the rate still counts.
+  counted, f = 2, 'f:' .. ARGV[8]
+else
+  redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[3]))
+  counted, f = 1, field
+end
 redis.call('HINCRBY', KEYS[2], f, 1)
 redis.call('HINCRBY', KEYS[2], 'u:' .. unit .. ':' .. f, 1)
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX')

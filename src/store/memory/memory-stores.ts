@@ -163,6 +163,11 @@ export class MemoryCounters {
     return this.alive(this.sets, key)?.members ?? new Set();
   }
 
+  isSet(key: string): boolean {
+    const exp = this.seenKeys.get(key);
+    return exp !== undefined && exp > this.clock();
+  }
+
   /** Set-if-absent with a TTL; true when it was absent. */
   setNx(key: string, ttlSeconds: number): boolean {
     const exp = this.seenKeys.get(key);
@@ -214,6 +219,7 @@ export function createMemoryCapStore(
       if (request.userHash) {
         counterState.sadd(keys.hourReach(c.campaignId, r.hour), request.userHash, hourlyDays * 86400);
         counterState.sadd(keys.dayReach(c.campaignId, r.day), request.userHash, dailyDays * 86400);
+        counterState.sadd(keys.advertiserDayReach(c.advertiserId, r.day), request.userHash, dailyDays * 86400);
       }
       served.push({ slotId: request.slotIds?.[c.slot] ?? String(c.slot), campaignId: c.campaignId, advertiserId: c.advertiserId, unitId: c.unitId });
     });
@@ -328,7 +334,12 @@ export function createMemoryEventStore(keys: Keys, counters: MemoryCounters): Ev
   };
   return {
     async track(r) {
-      const fresh = counters.setNx(keys.seen(r.campaignId, r.type, r.decisionId, r.slotId, r.unitId), r.dedupeTtlSeconds);
+      const seenKey = keys.seen(r.campaignId, r.type, r.decisionId, r.slotId, r.unitId);
+      if (r.filterIfFirst && !counters.isSet(seenKey)) {
+        bump(r.campaignId, r.hour, r.day, r.unitId, `f:${r.filterIfFirst}`);
+        return "filtered";
+      }
+      const fresh = counters.setNx(seenKey, r.dedupeTtlSeconds);
       bump(r.campaignId, r.hour, r.day, r.unitId, fresh ? r.type : "f:duplicate");
       if (fresh) counters.append({ ...r.entry });
       return fresh ? "counted" : "duplicate";
@@ -350,6 +361,11 @@ export function createMemoryReportStore(keys: Keys, counters: MemoryCounters): R
     },
     async totals(campaignIds) {
       return campaignIds.map((id) => counters.hgetall(keys.campaignTotals(id)));
+    },
+    async advertiserReach(advertiserId, days) {
+      const all = new Set<string>();
+      for (const d of days) for (const x of counters.members(keys.advertiserDayReach(advertiserId, d))) all.add(x);
+      return all.size;
     },
     async reach(campaignId, granularity, buckets) {
       const key = granularity === "day" ? keys.dayReach : keys.hourReach;

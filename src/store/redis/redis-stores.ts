@@ -281,8 +281,9 @@ export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: Ret
         retention.dailyDays * 86400,
         retention.streamMaxLen,
         JSON.stringify(r.entry),
+        r.filterIfFirst ?? "",
       );
-      return counted === 1 ? "counted" : "duplicate";
+      return counted === 1 ? "counted" : counted === 2 ? "filtered" : "duplicate";
     },
     async filtered(r, reason) {
       await redis.spFiltered(
@@ -313,6 +314,10 @@ export function createRedisReportStore(redis: SpRedis, keys: Keys): ReportStore 
     async totals(campaignIds) {
       const hashes = await Promise.all(campaignIds.map((id) => redis.hgetall(keys.campaignTotals(id))));
       return hashes.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)])) as CounterHash);
+    },
+    async advertiserReach(advertiserId, days) {
+      if (days.length === 0) return 0;
+      return redis.pfcount(...days.map((d) => keys.advertiserDayReach(advertiserId, d)));
     },
     async reach(campaignId, granularity, buckets) {
       if (buckets.length === 0) return { perBucket: [], total: 0 };
