@@ -32,9 +32,11 @@ import type { Logger } from "./telemetry/logger.js";
 import { newId } from "./domain/ids.js";
 import { HTTPException } from "hono/http-exception";
 import { cors } from "hono/cors";
+import { serverSpan, type Telemetry } from "./telemetry/telemetry.js";
 
 export interface AppDeps {
   readonly logger: Logger;
+  readonly telemetry: Telemetry;
   readonly stores: Stores;
   readonly catalog: CatalogService;
   readonly decisions: DecisionService;
@@ -73,7 +75,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newId("req", deps.clock(), 10);
     c.set("requestId", requestId);
     c.header("X-Request-Id", requestId);
-    await next();
+    await serverSpan(deps.telemetry, `${c.req.method} ${c.req.path}`, c.req.raw.headers, { "http.request.method": c.req.method, "url.path": c.req.path, "sp.request_id": requestId }, async (span) => {
+      await next();
+      span.setAttribute("http.response.status_code", c.res.status);
+      if (c.res.status >= 500) span.setStatus({ code: 2 });
+    });
   });
 
   // Publishers load embed.js and beacons from other origins: resources are cross-origin readable;

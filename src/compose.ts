@@ -23,6 +23,7 @@ import { loadEmbed } from "./web/embed-asset.js";
 import type { CapStore, EventStore, RetentionPolicy } from "./store/ports.js";
 import { createCircuitBreaker } from "./services/circuit-breaker.js";
 import { createBeaconBuffer } from "./services/beacon-buffer.js";
+import { createTelemetry, storeCall, type Telemetry } from "./telemetry/telemetry.js";
 import { createKeys } from "./store/keys.js";
 import { createMemoryStores } from "./store/memory/memory-stores.js";
 import { createRedisClient } from "./store/redis/client.js";
@@ -40,6 +41,8 @@ export interface ComposeOptions {
   readonly background?: boolean;
   /** The client address of a request (the Node server passes the socket's; tests may set one). */
   readonly clientIp?: (c: Context) => string | undefined;
+  /** Spans and metrics (default: through the global OpenTelemetry API). */
+  readonly telemetry?: Telemetry;
   /** Called with the generated ops key when `ADMIN_API_KEY` is unset. */
   readonly onGeneratedAdminKey?: (key: string) => void;
 }
@@ -116,14 +119,16 @@ export async function composeService(config: Config, options: ComposeOptions = {
   // The request path's store calls go through a circuit breaker: a dead Redis fails fast.
   const breaker = createCircuitBreaker({ failureThreshold: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS, clock });
   breaker.onChange((state) => (state === "closed" ? logger.info({ state }, "store circuit closed") : logger.warn({ state }, "store circuit changed")));
+  const telemetry = options.telemetry ?? createTelemetry();
+  const guarded = <T>(operation: string, fn: () => Promise<T>): Promise<T> => storeCall(telemetry, operation, () => breaker.run(fn));
   const caps: CapStore = {
-    serve: (r) => breaker.run(() => stores.caps.serve(r)),
-    counts: (r) => breaker.run(() => stores.caps.counts(r)),
-    pageView: (pv) => breaker.run(() => stores.caps.pageView(pv)),
+    serve: (r) => guarded("caps.serve", () => stores.caps.serve(r)),
+    counts: (r) => guarded("caps.counts", () => stores.caps.counts(r)),
+    pageView: (pv) => guarded("caps.page_view", () => stores.caps.pageView(pv)),
   };
   const guardedEvents: EventStore = {
-    track: (r) => breaker.run(() => stores.events.track(r)),
-    filtered: (r, reason) => breaker.run(() => stores.events.filtered(r, reason)),
+    track: (r) => guarded("events.track", () => stores.events.track(r)),
+    filtered: (r, reason) => guarded("events.filtered", () => stores.events.filtered(r, reason)),
     recent: (n) => stores.events.recent(n),
   };
   const beaconBuffer = createBeaconBuffer({ events: guardedEvents, capacity: config.BEACON_BUFFER_SIZE, logger });
@@ -170,10 +175,12 @@ export async function composeService(config: Config, options: ComposeOptions = {
     logger,
     pacing,
     pageViewTtlSeconds: config.PAGE_VIEW_TTL,
+    telemetry,
   });
   const auth = createAuthService({ keys: stores.keys, bootstrapKey, clock });
   const audit = createAuditService({ store: stores.audit, clock, logger });
   const events = createEventService({
+    telemetry,
     events: guardedEvents,
     buffer: beaconBuffer,
     signer,
@@ -186,6 +193,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
   const reports = createReportService({ reports: stores.reports, catalog });
   const app = createApp({
     logger,
+    telemetry,
     stores,
     catalog,
     decisions,

@@ -41,6 +41,8 @@ import type { DecisionRequest, NoFillReason } from "../routes/decisions.schema.j
 import type { CapStore } from "../store/ports.js";
 import type { PacingService } from "./pacing-service.js";
 import type { PacingFigures } from "../domain/pacing.js";
+import type { Span } from "@opentelemetry/api";
+import { inSpan, type Telemetry } from "../telemetry/telemetry.js";
 import type { Logger } from "../telemetry/logger.js";
 
 /** What the route passes besides the body: facts taken from request headers. */
@@ -96,6 +98,8 @@ export interface DecisionServiceDeps {
   readonly baseUrl: string;
   readonly tokenTtlSeconds: number;
   readonly logger: Logger;
+  /** Spans and metrics (no-ops without an OpenTelemetry SDK). */
+  readonly telemetry?: Telemetry;
   /** How long a page view remembers what it was served (separation across its calls). */
   readonly pageViewTtlSeconds?: number;
   /** Goals and pacing (verdicts read from memory; serves noted locally). */
@@ -270,59 +274,80 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     });
   };
 
-  return {
-    async decide(body, facts) {
-      const started = performance.now();
-      const p = planDecision(body, facts, false);
-      let outcomes: CandidateOutcome[];
-      let degraded = false;
-      try {
-        outcomes = await caps.serve({
-          plan: p.plan,
-          userHash: p.userHash,
-          decisionId: p.decisionId,
-          nowMs: p.nowMs,
-          slotIds: p.slots.map((s) => s.id),
-          pageView: p.pageView,
-          pageViewTtlSeconds: deps.pageViewTtlSeconds ?? 1800,
-          record: {
-            hour: hourBucket(p.nowMs),
-            day: dayBucket(p.nowMs),
-            entry: {
-              type: "served",
-              decisionId: p.decisionId,
-              at: new Date(p.nowMs).toISOString(),
-              pageUrl: body.page.url,
-              section: p.ctx.section ?? null,
-              pageViewId: body.page.pageViewId ?? null,
-              country: p.ctx.country ?? null,
-              device: p.ctx.deviceType ?? null,
-            },
+  const decide = async (body: DecisionRequest, facts: RequestFacts, span?: Span): Promise<DecisionOutcome> => {
+    const started = performance.now();
+    const p = planDecision(body, facts, false);
+    let outcomes: CandidateOutcome[];
+    let degraded = false;
+    try {
+      outcomes = await caps.serve({
+        plan: p.plan,
+        userHash: p.userHash,
+        decisionId: p.decisionId,
+        nowMs: p.nowMs,
+        slotIds: p.slots.map((s) => s.id),
+        pageView: p.pageView,
+        pageViewTtlSeconds: deps.pageViewTtlSeconds ?? 1800,
+        record: {
+          hour: hourBucket(p.nowMs),
+          day: dayBucket(p.nowMs),
+          entry: {
+            type: "served",
+            decisionId: p.decisionId,
+            at: new Date(p.nowMs).toISOString(),
+            pageUrl: body.page.url,
+            section: p.ctx.section ?? null,
+            pageViewId: body.page.pageViewId ?? null,
+            country: p.ctx.country ?? null,
+            device: p.ctx.deviceType ?? null,
           },
-        });
-      } catch (err) {
-        degraded = true;
-        outcomes = degradedOutcomes(p.plan);
-        logger.warn({ err, decisionId: p.decisionId }, "cap store unavailable; serving uncapped campaigns only");
-      }
-      if (deps.pacing) {
-        outcomes.forEach((o, i) => {
-          if (o === "won" && p.entries[i]?.source.goal) deps.pacing?.noteServed(p.entries[i].id);
-        });
-      }
-      const slots = render(p, outcomes, degraded);
-      logger.info(
-        {
-          decisionId: p.decisionId,
-          slots: slots.length,
-          served: slots.flatMap((s) => s.units.map((u) => u.campaignId)),
-          noFill: slots.filter((s) => s.noFillReason).map((s) => s.noFillReason),
-          degraded,
-          ms: Math.round((performance.now() - started) * 100) / 100,
         },
-        "decision",
-      );
-      return { response: { decisionId: p.decisionId, slots }, degraded };
+      });
+    } catch (err) {
+      degraded = true;
+      outcomes = degradedOutcomes(p.plan);
+      logger.warn({ err, decisionId: p.decisionId }, "cap store unavailable; serving uncapped campaigns only");
+    }
+    if (deps.pacing) {
+      outcomes.forEach((o, i) => {
+        if (o === "won" && p.entries[i]?.source.goal) deps.pacing?.noteServed(p.entries[i].id);
+      });
+    }
+    const slots = render(p, outcomes, degraded);
+    logger.info(
+      {
+        decisionId: p.decisionId,
+        slots: slots.length,
+        served: slots.flatMap((s) => s.units.map((u) => u.campaignId)),
+        noFill: slots.filter((s) => s.noFillReason).map((s) => s.noFillReason),
+        degraded,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+      "decision",
+    );
+    const t = deps.telemetry;
+    if (t) {
+      t.decisions.add(1, { degraded });
+      if (degraded) t.degraded.add(1, { path: "decision" });
+      for (const slot of slots) {
+        for (const u of slot.units) t.fills.add(1, { tier: p.snapshot.campaigns.get(u.campaignId)?.source.tier ?? "unknown" });
+        if (slot.noFillReason) t.noFills.add(1, { reason: slot.noFillReason });
+      }
+      span?.setAttributes({
+        "sp.decision_id": p.decisionId,
+        "sp.slots": slots.length,
+        "sp.units": slots.reduce((n, s) => n + s.units.length, 0),
+        "sp.no_fill_reasons": slots.flatMap((s) => (s.noFillReason ? [s.noFillReason] : [])),
+        "sp.candidates": p.plan.candidates.length,
+        "sp.degraded": degraded,
+      });
+    }
+    return { response: { decisionId: p.decisionId, slots }, degraded };
+  };
+
+  return {
+    decide(body, facts) {
+      return deps.telemetry ? inSpan(deps.telemetry.tracer, "decision.decide", { "sp.slots": body.slots.length }, (span) => decide(body, facts, span)) : decide(body, facts);
     },
 
     async explain(body, facts, filter) {

@@ -15,6 +15,7 @@ import type { EventStore, FilterReason } from "../store/ports.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { BeaconBuffer, BufferedBeacon } from "./beacon-buffer.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 
 export interface BeaconFacts {
   readonly userAgent: string | undefined;
@@ -39,6 +40,8 @@ export interface EventServiceDeps {
   readonly clickLimiter: RateLimiter;
   /** Per client: impressions and viewables counted (beyond: filtered as rate_limited). */
   readonly beaconLimiter: RateLimiter;
+  /** Metrics (no-op without an OpenTelemetry SDK). */
+  readonly telemetry?: Telemetry;
   /** Where beacons go while the store is unavailable. */
   readonly buffer?: BeaconBuffer;
 }
@@ -103,9 +106,12 @@ export function createEventService(deps: EventServiceDeps): EventService {
           throw new ApiError("UNAVAILABLE", "the event could not be recorded; retry later");
         }
         logger.info({ event: type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, buffered: true }, "beacon");
+        deps.telemetry?.events.add(1, { type, outcome: "buffered" });
+        deps.telemetry?.degraded.add(1, { path: "beacon" });
         return location ? { counted: !overRate, location } : { counted: !overRate };
       }
       logger.info({ event: type, campaignId: c.campaignId, unitId: c.unitId, decisionId: c.decisionId, counted: !reason, filtered: reason }, "beacon");
+      deps.telemetry?.events.add(1, { type, outcome: reason ? "filtered" : "counted", ...(reason ? { reason } : {}) });
       return reason ? { counted: false, reason, ...(location ? { location } : {}) } : { counted: true, ...(location ? { location } : {}) };
     },
   };

@@ -3,6 +3,7 @@
  * Written asynchronously so logging stays off the response path.
  */
 import { pino, type Logger } from "pino";
+import { traceFields } from "./telemetry.js";
 
 export type { Logger };
 
@@ -14,6 +15,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       base: { service: "sponsored-placements" },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: ["req.headers.authorization", "key", "userKey"], censor: "[redacted]" },
+      // trace_id and span_id on every line logged inside a traced request.
+      mixin: traceFields,
     },
     stream,
   );
