@@ -26,7 +26,7 @@ import { createBeaconBuffer } from "./services/beacon-buffer.js";
 import { createTelemetry, storeCall, type Telemetry } from "./telemetry/telemetry.js";
 import { createKeys } from "./store/keys.js";
 import { createMemoryStores } from "./store/memory/memory-stores.js";
-import { createRedisClient } from "./store/redis/client.js";
+import { createRedisClient, createRedisClusterClient } from "./store/redis/client.js";
 import { createRedisStores } from "./store/redis/redis-stores.js";
 import type { Stores } from "./store/ports.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
@@ -86,6 +86,13 @@ export function retentionOf(config: Config): RetentionPolicy {
 
 export async function buildStores(config: Config, clock: () => number): Promise<Stores> {
   const keys = createKeys(config.REDIS_KEY_PREFIX);
+  if (config.REDIS_CLUSTER_NODES) {
+    const nodes = config.REDIS_CLUSTER_NODES;
+    const redis = createRedisClusterClient(nodes, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
+    const hot = createRedisClusterClient(nodes, { commandTimeoutMs: config.STORE_TIMEOUT_MS });
+    await Promise.all([redis.connect(), hot.connect()]).catch(() => undefined);
+    return createRedisStores(redis, keys, retentionOf(config), hot, { cluster: true });
+  }
   if (!config.REDIS_URL) return createMemoryStores(keys, clock, retentionOf(config));
   const redis = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
   const hot = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.STORE_TIMEOUT_MS });
@@ -124,7 +131,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
   const caps: CapStore = {
     serve: (r) => guarded("caps.serve", () => stores.caps.serve(r)),
     counts: (r) => guarded("caps.counts", () => stores.caps.counts(r)),
-    pageView: (pv) => guarded("caps.page_view", () => stores.caps.pageView(pv)),
+    pageView: (pv, user) => guarded("caps.page_view", () => stores.caps.pageView(pv, user)),
   };
   const guardedEvents: EventStore = {
     track: (r) => guarded("events.track", () => stores.events.track(r)),

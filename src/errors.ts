@@ -68,6 +68,6 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, d
 }
 
 /** zod-style issues to envelope details (`slots.0.placement`). */
-export function issuesToDetails(issues: readonly { path: readonly PropertyKey[]; message: string }[]): ErrorDetail[] {
-  return issues.slice(0, 50).map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+export function issuesToDetails(issues: readonly { path: readonly PropertyKey[]; message: string }[], max = 50): ErrorDetail[] {
+  return issues.slice(0, max).map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
 }

@@ -26,15 +26,21 @@ export function lookupOf(doc: CatalogDocument): CatalogLookup {
 export function referenceProblems<K extends EntityKind>(kind: K, entity: EntityByKind[K], lookup: CatalogLookup, path = ""): Problem[] {
   const at = (field: string): string => (path ? `${path}.${field}` : field);
   const problems: Problem[] = [];
+  // Tolerant of malformed entities (a document that also fails its schema): only string
+  // references are checked, so every problem can be listed in one answer.
   if (kind === "campaign") {
-    const c = entity as Campaign;
-    if (!lookup.advertiser(c.advertiserId)) problems.push({ path: at("advertiserId"), message: `unknown advertiser "${c.advertiserId}"` });
-    c.placements.forEach((p, i) => {
-      if (!lookup.placement(p)) problems.push({ path: at(`placements.${i}`), message: `unknown placement "${p}"` });
-    });
+    const c = entity as Partial<Campaign>;
+    if (typeof c.advertiserId === "string" && !lookup.advertiser(c.advertiserId)) {
+      problems.push({ path: at("advertiserId"), message: `unknown advertiser "${c.advertiserId}"` });
+    }
+    if (Array.isArray(c.placements)) {
+      c.placements.forEach((p, i) => {
+        if (typeof p === "string" && !lookup.placement(p)) problems.push({ path: at(`placements.${i}`), message: `unknown placement "${p}"` });
+      });
+    }
   } else if (kind === "unit") {
-    const u = entity as Unit;
-    if (!lookup.campaign(u.campaignId)) problems.push({ path: at("campaignId"), message: `unknown campaign "${u.campaignId}"` });
+    const u = entity as Partial<Unit>;
+    if (typeof u.campaignId === "string" && !lookup.campaign(u.campaignId)) problems.push({ path: at("campaignId"), message: `unknown campaign "${u.campaignId}"` });
   }
   return problems;
 }
@@ -66,10 +72,24 @@ export function documentProblems(doc: CatalogDocument): Problem[] {
   for (const [kind, plural] of lists) {
     const seen = new Set<string>();
     (doc[plural] as EntityByKind[typeof kind][]).forEach((entity, i) => {
+      if (typeof entity.id !== "string") return;
       if (seen.has(entity.id)) problems.push({ path: `${plural}.${i}.id`, message: `duplicate id "${entity.id}"` });
       seen.add(entity.id);
       problems.push(...referenceProblems(kind, entity, lookup, `${plural}.${i}`));
     });
   }
   return problems;
+}
+
+/**
+ * The lists of a document that failed its schema, as far as they go (non-objects become `{}` so
+ * indexes still match the input), for `documentProblems` to list reference problems too.
+ */
+export function roughDocument(body: unknown): CatalogDocument {
+  const obj = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const list = (k: string): unknown[] => {
+    const v = obj[k];
+    return Array.isArray(v) ? v.map((e) => (typeof e === "object" && e !== null && !Array.isArray(e) ? e : {})) : [];
+  };
+  return { advertisers: list("advertisers"), placements: list("placements"), campaigns: list("campaigns"), units: list("units") } as unknown as CatalogDocument;
 }

@@ -14,7 +14,7 @@ import {
   type EntityKind,
 } from "../domain/catalog-schema.js";
 import { compileCatalog, type CatalogSnapshot } from "../domain/catalog-snapshot.js";
-import { documentProblems, lookupOf, referenceProblems, referencesTo } from "../domain/catalog-validation.js";
+import { documentProblems, lookupOf, referenceProblems, referencesTo, roughDocument } from "../domain/catalog-validation.js";
 import { ApiError, issuesToDetails } from "../errors.js";
 import { newId } from "../domain/ids.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -268,7 +268,11 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
 
     validateDocument(body) {
       const parsed = CatalogDocumentInput.safeParse(body);
-      if (!parsed.success) throw new ApiError("BAD_REQUEST", "invalid catalog document", issuesToDetails(parsed.error.issues));
+      if (!parsed.success) {
+        // Every problem in one answer: schema issues and, as far as they can be read, references.
+        const problems = [...issuesToDetails(parsed.error.issues, 1000), ...documentProblems(roughDocument(body))];
+        throw new ApiError("BAD_REQUEST", "invalid catalog document", problems.slice(0, 1000));
+      }
       const { version: _version, ...document } = parsed.data;
       const problems = documentProblems(document);
       if (problems.length > 0) throw new ApiError("BAD_REQUEST", "invalid catalog document", problems.slice(0, 1000));

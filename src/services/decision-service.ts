@@ -358,7 +358,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       try {
         const [read, memory] = await Promise.all([
           caps.counts({ plan: p.plan, userHash: p.userHash, decisionId: p.decisionId, nowMs: p.nowMs }),
-          p.pageView ? caps.pageView(p.pageView) : undefined,
+          p.pageView ? caps.pageView(p.pageView, p.userHash) : undefined,
         ]);
         counts = read;
         if (memory) plan = { ...plan, priorCampaigns: memory.campaigns, priorLabels: memory.labels };

@@ -2,7 +2,9 @@
  * Every Redis key the service uses, built here and nowhere else. All keys start with
  * `<prefix>:v1:` (the prefix is configurable so several deployments can share a Redis; `v1` is the
  * layout version, bumped on an incompatible change). Keys that one script touches together share a
- * `{hash tag}` so they stay in one Redis Cluster slot.
+ * `{hash tag}` so they stay in one Redis Cluster slot: `{u:<userHash>}` a reader's caps and page
+ * views, `{c:<campaignId>}` a campaign's counters, `{a:<advertiserId>}` its reach, `{catalog}` the
+ * catalog, `{keys}` the API keys.
  */
 export interface Keys {
   /** Hash `id -> JSON entity` for one kind of catalog entity. */
@@ -20,9 +22,10 @@ export interface Keys {
   cap(userHash: string, campaignId: string, windowSeconds: number): string;
   /**
    * Hash of what one page view was served: `c:<campaignId>` -> advertiserId, `l:<label>` ->
-   * advertiserId; a short TTL. `{pv:<hash>}` keeps it in one cluster slot.
+   * advertiserId; a short TTL. With a reader, it sits under the reader's `{u:<hash>}` tag, beside
+   * the cap counters the same serve script touches (one cluster slot); without one, under `{pv:…}`.
    */
-  pageView(pageViewHash: string): string;
+  pageView(pageViewHash: string, userHash?: string): string;
   /** Hash `keyId -> JSON KeyRecord` of API keys (hashes only, never key material). */
   readonly apiKeys: string;
   /** Hash `sha256(key) -> keyId`. */
@@ -58,14 +61,14 @@ export interface Keys {
 export function createKeys(prefix = "sp"): Keys {
   const p = `${prefix}:v1:`;
   return {
-    catalogEntities: (kind) => `${p}catalog:${kind}`,
-    catalogVersion: `${p}catalog:version`,
+    catalogEntities: (kind) => `${p}{catalog}:${kind}`,
+    catalogVersion: `${p}{catalog}:version`,
     catalogChannel: `${p}catalog:changed`,
-    catalogVersions: `${p}catalog:versions`,
+    catalogVersions: `${p}{catalog}:versions`,
     cap: (userHash, campaignId, windowSeconds) => `${p}{u:${userHash}}:cap:${campaignId}:${windowSeconds}`,
-    pageView: (hash) => `${p}{pv:${hash}}:served`,
-    apiKeys: `${p}keys`,
-    apiKeyByHash: `${p}keys:byhash`,
+    pageView: (hash, userHash) => (userHash ? `${p}{u:${userHash}}:pv:${hash}` : `${p}{pv:${hash}}:served`),
+    apiKeys: `${p}{keys}:records`,
+    apiKeyByHash: `${p}{keys}:byhash`,
     audit: `${p}audit`,
     campaignTag: (id) => `${p}{c:${id}}:`,
     counterPrefix: p,

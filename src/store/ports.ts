@@ -166,7 +166,7 @@ export interface CapStore {
   /** Current values of the plan's counters (0 when absent), read without writing (for explain). */
   counts(request: ServeRequest): Promise<number[]>;
   /** What a page view has been served so far (read-only, for explain). */
-  pageView(pageView: string): Promise<PageViewMemory>;
+  pageView(pageView: string, userHash?: string): Promise<PageViewMemory>;
 }
 
 export type Role = "ops" | "advertiser";

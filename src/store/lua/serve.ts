@@ -157,3 +157,27 @@ export function encodeRecord(request: ServeRequest, keys: Keys, retention: Reten
     e: r.entry,
   });
 }
+
+/**
+ * Cluster mode only: one campaign's share of a decision's record, written after the serve script
+ * (whose keys must all sit in the reader's slot). Same writes as the record section above.
+ * KEYS: [1] `{c:<id>}:total`, [2] hour counters, [3] day counters, [4] hour reach, [5] day reach.
+ * ARGV: [1] unit id, [2] user hash or "", [3] hourly TTL, [4] daily TTL.
+ */
+export const SERVED_LUA = `
+local unitField = 'u:' .. ARGV[1] .. ':served'
+redis.call('HINCRBY', KEYS[1], 'served', 1)
+redis.call('HINCRBY', KEYS[2], 'served', 1)
+redis.call('HINCRBY', KEYS[2], unitField, 1)
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]), 'NX')
+redis.call('HINCRBY', KEYS[3], 'served', 1)
+redis.call('HINCRBY', KEYS[3], unitField, 1)
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]), 'NX')
+if ARGV[2] ~= '' then
+  redis.call('PFADD', KEYS[4], ARGV[2])
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[3]), 'NX')
+  redis.call('PFADD', KEYS[5], ARGV[2])
+  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]), 'NX')
+end
+return 1
+`;

@@ -2,7 +2,8 @@
  * A beacon's one round trip: count a tracking token once per event type.
  *
  * KEYS[1] the token's seen-key (SET NX with a TTL past the token's expiry), KEYS[2] the campaign's
- * hour counters, KEYS[3] its day counters, KEYS[4] the event stream.
+ * hour counters, KEYS[3] its day counters, KEYS[4] the event stream (absent on a Redis Cluster,
+ * where the stream lives in another slot and the caller appends the entry itself).
  * ARGV: [1] event field (`impression` | `viewable` | `click`), [2] unit id, [3] seen TTL seconds,
  * [4] hourly TTL, [5] daily TTL, [6] stream MAXLEN, [7] entry JSON (appended when counted),
  * [8] a filter reason for a first use ("" to count it).
@@ -27,7 +28,7 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX')
 redis.call('HINCRBY', KEYS[3], f, 1)
 redis.call('HINCRBY', KEYS[3], 'u:' .. unit .. ':' .. f, 1)
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]), 'NX')
-if counted == 1 then
+if counted == 1 and KEYS[4] then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[7])
 end
 return counted

@@ -234,14 +234,15 @@ export function createMemoryCapStore(
       const c = counters.get(counterKeys[i] as string);
       return c && c.expiresAtMs > now ? c : undefined;
     };
-    const memory = request.pageView ? pageViews.get(request.pageView) : undefined;
+    const pvKey = request.pageView ? keys.pageView(request.pageView, request.userHash) : undefined;
+    const memory = pvKey ? pageViews.get(pvKey) : undefined;
     const seen = memory && memory.expiresAtMs > now ? memory : undefined;
     const walked: SelectionPlan = seen
       ? { ...plan, priorCampaigns: [...(plan.priorCampaigns ?? []), ...seen.campaigns.keys()], priorLabels: { ...plan.priorLabels, ...Object.fromEntries(seen.labels) } }
       : plan;
     const { outcomes, increments } = walkPlan(walked, (i) => live(i)?.count ?? 0);
     if (write && request.record) recordServed(request, outcomes);
-    if (write && request.pageView && outcomes.includes("won")) {
+    if (write && pvKey && outcomes.includes("won")) {
       const m = seen ?? { campaigns: new Map<string, string>(), labels: new Map<string, string>(), expiresAtMs: 0 };
       plan.candidates.forEach((c, i) => {
         if (outcomes[i] !== "won") return;
@@ -249,7 +250,7 @@ export function createMemoryCapStore(
         for (const l of c.labels) m.labels.set(l, c.advertiserId);
       });
       m.expiresAtMs = now + (request.pageViewTtlSeconds ?? 1800) * 1000;
-      pageViews.set(request.pageView, m);
+      pageViews.set(pvKey, m);
     }
     if (write) {
       for (const i of increments) {
@@ -276,8 +277,8 @@ export function createMemoryCapStore(
     async counts(request) {
       return run(request, false).counts;
     },
-    async pageView(pageView) {
-      const m = pageViews.get(pageView);
+    async pageView(pageView, userHash) {
+      const m = pageViews.get(keys.pageView(pageView, userHash));
       if (!m || m.expiresAtMs <= clock()) return { campaigns: [], labels: {} };
       return { campaigns: [...m.campaigns.keys()], labels: Object.fromEntries(m.labels) };
     },

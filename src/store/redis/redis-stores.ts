@@ -124,22 +124,56 @@ export function systemMeta(action: CatalogWriteMeta["action"]): CatalogWriteMeta
 
 export const DEFAULT_RETENTION: RetentionPolicy = { hourlyDays: 14, dailyDays: 800, streamMaxLen: 1_000_000 };
 
-export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION): CapStore {
+/**
+ * On a single Redis the serve script also writes the decision's record (one round trip). On a
+ * Redis Cluster (`cluster: true`) a script may touch one slot only, so the serve script keeps to
+ * the reader's slot (caps and page view) and each winning campaign's counters follow in a second,
+ * parallel step (one small script per campaign slot, plus the advertiser's reach and the stream).
+ */
+export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, options: { cluster?: boolean } = {}): CapStore {
   const counterKeys = ({ plan, userHash }: ServeRequest): string[] => {
     if (plan.counters.length > 0 && !userHash) throw new Error("a plan with cap counters needs a user hash");
     return plan.counters.map((c) => keys.cap(userHash ?? "", c.campaignId, c.windowSeconds));
   };
+  const hourlyTtl = retention.hourlyDays * 86400;
+  const dailyTtl = retention.dailyDays * 86400;
+
+  /** Cluster mode: the record, written per campaign slot after the walk. */
+  const writeRecord = async (request: ServeRequest, outcomes: CandidateOutcome[]): Promise<void> => {
+    const r = request.record;
+    if (!r) return;
+    const user = request.userHash ?? "";
+    const served: Record<string, string>[] = [];
+    const writes: Promise<unknown>[] = [];
+    request.plan.candidates.forEach((c, i) => {
+      if (outcomes[i] !== "won") return;
+      writes.push(
+        redis.spServed(5, keys.campaignTotals(c.campaignId), keys.hourCounters(c.campaignId, r.hour), keys.dayCounters(c.campaignId, r.day),
+          keys.hourReach(c.campaignId, r.hour), keys.dayReach(c.campaignId, r.day), c.unitId, user, hourlyTtl, dailyTtl),
+      );
+      if (user) {
+        const ad = keys.advertiserDayReach(c.advertiserId, r.day);
+        writes.push(redis.pfadd(ad, user).then(() => redis.expire(ad, dailyTtl, "NX")));
+      }
+      served.push({ slotId: request.slotIds?.[c.slot] ?? String(c.slot), campaignId: c.campaignId, advertiserId: c.advertiserId, unitId: c.unitId });
+    });
+    if (served.length > 0) writes.push(redis.xadd(keys.events, "MAXLEN", "~", retention.streamMaxLen, "*", "e", JSON.stringify({ ...r.entry, units: served })));
+    await Promise.all(writes);
+  };
+
   return {
     async serve(request): Promise<CandidateOutcome[]> {
       if (request.plan.candidates.length === 0) return [];
       const k = counterKeys(request);
-      if (request.pageView) k.push(keys.pageView(request.pageView));
-      const record = encodeRecord(request, keys, retention);
+      if (request.pageView) k.push(keys.pageView(request.pageView, request.userHash));
+      const record = options.cluster ? "" : encodeRecord(request, keys, retention);
       const pvTtl = request.pageView ? String(request.pageViewTtlSeconds ?? 1800) : "";
-      return decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record, pvTtl));
+      const outcomes = decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record, pvTtl));
+      if (options.cluster) await writeRecord(request, outcomes);
+      return outcomes;
     },
-    async pageView(pageView) {
-      const fields = await redis.hgetall(keys.pageView(pageView));
+    async pageView(pageView, userHash) {
+      const fields = await redis.hgetall(keys.pageView(pageView, userHash));
       const memory: PageViewMemory = { campaigns: [], labels: {} };
       for (const [f, v] of Object.entries(fields)) {
         if (f.startsWith("c:")) memory.campaigns.push(f.slice(2));
@@ -265,15 +299,17 @@ export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
   };
 }
 
-export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION): EventStore {
+export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, options: { cluster?: boolean } = {}): EventStore {
   return {
     async track(r) {
+      // On a cluster the stream is in another slot: the script counts, and the entry follows.
+      const streamKeys = options.cluster ? [] : [keys.events];
       const counted = await redis.spTrack(
-        4,
+        3 + streamKeys.length,
         keys.seen(r.campaignId, r.type, r.decisionId, r.slotId, r.unitId),
         keys.hourCounters(r.campaignId, r.hour),
         keys.dayCounters(r.campaignId, r.day),
-        keys.events,
+        ...streamKeys,
         r.type,
         r.unitId,
         r.dedupeTtlSeconds,
@@ -283,6 +319,7 @@ export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: Ret
         JSON.stringify(r.entry),
         r.filterIfFirst ?? "",
       );
+      if (options.cluster && counted === 1) await redis.xadd(keys.events, "MAXLEN", "~", retention.streamMaxLen, "*", "e", JSON.stringify(r.entry));
       return counted === 1 ? "counted" : counted === 2 ? "filtered" : "duplicate";
     },
     async filtered(r, reason) {
@@ -337,12 +374,18 @@ export function createRedisReportStore(redis: SpRedis, keys: Keys): ReportStore 
  * The Redis stores. `hot` serves the request path (decisions, beacons) with its own tight
  * per-command deadline; `redis` everything else (catalog, keys, audit, reports) with a looser one.
  */
-export function createRedisStores(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, hot: SpRedis = redis): Stores {
+export function createRedisStores(
+  redis: SpRedis,
+  keys: Keys,
+  retention: RetentionPolicy = DEFAULT_RETENTION,
+  hot: SpRedis = redis,
+  options: { cluster?: boolean } = {},
+): Stores {
   return {
     kind: "redis",
     catalog: createRedisCatalogStore(redis, keys),
-    caps: createRedisCapStore(hot, keys, retention),
-    events: createRedisEventStore(hot, keys, retention),
+    caps: createRedisCapStore(hot, keys, retention, options),
+    events: createRedisEventStore(hot, keys, retention, options),
     reports: createRedisReportStore(redis, keys),
     keys: createRedisKeyStore(redis, keys),
     meta: createRedisMetaStore(redis, keys),
