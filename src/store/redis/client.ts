@@ -65,6 +65,9 @@ export function createRedisClusterClient(nodes: string, options: RedisClientOpti
   const cluster = new Cluster(seeds, {
     redisOptions: redisOptions(options),
     enableAutoPipelining: true,
+    // ioredis groups auto-pipelined commands by the slot of their first argument, which for a
+    // script is its key count, not a key: scripts would be batched with other slots' commands.
+    autoPipeliningIgnoredCommands: ["spServe", "spServed", "spTrack", "spFiltered", "spCatalogWrite", "eval", "evalsha"],
     enableOfflineQueue: false,
     lazyConnect: true,
     clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
