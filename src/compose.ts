@@ -3,10 +3,9 @@
  * No module holds hidden singletons; tests build their own with overrides.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
-import { CatalogDocumentSchema, type CatalogDocument } from "./domain/catalog-schema.js";
+import type { CatalogDocument } from "./domain/catalog-schema.js";
 import type { Random } from "./domain/selection.js";
 import { createTokenSigner } from "./domain/tokens.js";
 import { createAuditService } from "./services/audit-service.js";
@@ -19,7 +18,7 @@ import { createReportService } from "./services/report-service.js";
 import { createPacingService } from "./services/pacing-service.js";
 import type { Context } from "hono";
 import type { DemoStory } from "./web/demo-article.js";
-import { loadEmbed } from "./web/embed-asset.js";
+import type { EmbedAsset } from "./web/embed-asset.js";
 import type { CapStore, EventStore, RetentionPolicy } from "./store/ports.js";
 import { createCircuitBreaker } from "./services/circuit-breaker.js";
 import { createBeaconBuffer } from "./services/beacon-buffer.js";
@@ -41,6 +40,8 @@ export interface ComposeOptions {
   readonly background?: boolean;
   /** The client address of a request (the Node server passes the socket's; tests may set one). */
   readonly clientIp?: (c: Context) => string | undefined;
+  /** embed.js, demo stories and the sample catalog (default: read from disk, Node only). */
+  readonly assets?: ServiceAssets;
   /** Spans and metrics (default: through the global OpenTelemetry API). */
   readonly telemetry?: Telemetry;
   /** Called with the generated ops key when `ADMIN_API_KEY` is unset. */
@@ -69,15 +70,18 @@ async function untilDone(task: () => Promise<void>, logger: Logger, retry: boole
   return state;
 }
 
-/** The sample article pages bundled with the service, for the demo page. */
-export function loadSampleStories(): DemoStory[] {
-  return JSON.parse(readFileSync(new URL("./data/sample-pages.json", import.meta.url), "utf8")) as DemoStory[];
+/** Files the service serves or seeds from; read from disk on Node, bundled on Workers. */
+export interface ServiceAssets {
+  readonly embed: EmbedAsset;
+  readonly demoStories: readonly DemoStory[];
+  readonly sampleCatalog: () => CatalogDocument;
 }
 
-/** The sample catalog bundled with the service (src/data/sample-catalog.json). */
-export function loadSampleCatalog(): CatalogDocument {
-  const raw = JSON.parse(readFileSync(new URL("./data/sample-catalog.json", import.meta.url), "utf8")) as unknown;
-  return CatalogDocumentSchema.parse(raw);
+/** The Node loaders (kept out of the static import graph so edge bundles never pull in fs). */
+async function nodeAssets(): Promise<ServiceAssets> {
+  const specifier = "./node-assets.js";
+  const mod = (await import(specifier)) as { loadNodeAssets(): Promise<ServiceAssets> };
+  return mod.loadNodeAssets();
 }
 
 export function retentionOf(config: Config): RetentionPolicy {
@@ -113,6 +117,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const stores = options.stores ?? (await buildStores(config, clock));
+  const assets = options.assets ?? (await nodeAssets());
 
   const trackingSecret = config.TRACKING_SECRET ?? randomBytes(32).toString("base64url");
   if (!config.TRACKING_SECRET) logger.warn("TRACKING_SECRET is unset: generated one for this process; tracking links die with it");
@@ -147,7 +152,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
     async () => {
       userKeySecret ??= await stores.meta.getOrCreateSecret("user-key-secret", randomBytes(32).toString("base64url"));
       if (config.SEED_SAMPLE_DATA && (await stores.catalog.version()) === 0) {
-        await catalog.replace(loadSampleCatalog());
+        await catalog.replace(assets.sampleCatalog());
         logger.info("loaded the sample catalog into an empty store");
       }
       await catalog.refresh(true);
@@ -214,8 +219,8 @@ export async function composeService(config: Config, options: ComposeOptions = {
     beaconFloodLimiter: createRateLimiter({ limit: Math.max(1000, config.BEACONS_PER_MINUTE * 4), windowMs: 60_000, clock }),
     clock,
     allowedOrigins: config.ALLOWED_ORIGINS,
-    embed: await loadEmbed(),
-    demoStories: loadSampleStories(),
+    embed: assets.embed,
+    demoStories: assets.demoStories,
     adminTimeoutMs: config.ADMIN_TIMEOUT_MS,
   });
   if (config.NODE_ENV === "production" && config.ALLOWED_ORIGINS === "*") {

@@ -7,7 +7,7 @@
  * against the outcomes written out by hand and against `walkPlan` run on the counters read before.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadSampleCatalog } from "../../src/compose.js";
+import { loadSampleCatalog } from "../../src/node-assets.js";
 import type { CatalogDocument } from "../../src/domain/catalog-schema.js";
 import { walkPlan, type CandidateOutcome, type PlanCandidate, type PlanCap, type PlanCounter, type SelectionPlan } from "../../src/domain/selection.js";
 import type { AuditEntity, AuditEntry, KeyRecord, ServeRequest, Stores } from "../../src/store/ports.js";

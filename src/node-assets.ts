@@ -1,0 +1,19 @@
+/** Node's way to the service's files: the sample data from src/data, embed.js from dist/ (built if missing). */
+import { readFileSync } from "node:fs";
+import type { ServiceAssets } from "./compose.js";
+import { CatalogDocumentSchema, type CatalogDocument } from "./domain/catalog-schema.js";
+import type { DemoStory } from "./web/demo-article.js";
+import { loadEmbed } from "./web/embed-asset.js";
+
+export function loadSampleStories(): DemoStory[] {
+  return JSON.parse(readFileSync(new URL("./data/sample-pages.json", import.meta.url), "utf8")) as DemoStory[];
+}
+
+/** The sample catalog bundled with the service (src/data/sample-catalog.json). */
+export function loadSampleCatalog(): CatalogDocument {
+  return CatalogDocumentSchema.parse(JSON.parse(readFileSync(new URL("./data/sample-catalog.json", import.meta.url), "utf8")) as unknown);
+}
+
+export async function loadNodeAssets(): Promise<ServiceAssets> {
+  return { embed: await loadEmbed(), demoStories: loadSampleStories(), sampleCatalog: loadSampleCatalog };
+}
