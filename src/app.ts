@@ -48,8 +48,10 @@ export interface AppDeps {
   readonly clientIp: (c: Context) => string | undefined;
   /** Failed authentications per client (429 beyond it). */
   readonly authFailureLimiter: RateLimiter;
-  /** True while the store is considered down (circuit open): /readyz answers 503. */
+  /** True until the start-up store work is done: /readyz answers 503. */
   readonly storeDegraded: () => boolean;
+  /** Pings the store for readiness (through the circuit breaker). */
+  readonly storePing?: () => Promise<void>;
   /** Per-client ceiling on beacons (429 beyond it). */
   readonly beaconFloodLimiter: RateLimiter;
   readonly clock: () => number;
@@ -114,7 +116,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use("/v1/events/*", pageCors);
 
   const failures = { limiter: deps.authFailureLimiter, clientKey: (c: Context) => clientKey(deps.clientIp(c)) };
-  registerHealthRoutes(app, deps.stores.meta, deps.adminTimeoutMs, deps.storeDegraded);
+  registerHealthRoutes(app, deps.storePing ?? (() => deps.stores.meta.ping()), deps.adminTimeoutMs, deps.storeDegraded);
   registerDecisionRoutes(app, deps.decisions);
   registerEventRoutes(app, { events: deps.events, clientIp: deps.clientIp, floodLimiter: deps.beaconFloodLimiter });
 

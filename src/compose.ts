@@ -95,7 +95,7 @@ export async function buildStores(config: Config, clock: () => number): Promise<
     const redis = createRedisClusterClient(nodes, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
     const hot = createRedisClusterClient(nodes, { commandTimeoutMs: config.STORE_TIMEOUT_MS });
     await Promise.all([redis.connect(), hot.connect()]).catch(() => undefined);
-    return createRedisStores(redis, keys, retentionOf(config), hot, { cluster: true });
+    return createRedisStores(redis, keys, retentionOf(config), hot, { cluster: true, serveDeadlineMs: config.STORE_TIMEOUT_MS });
   }
   if (!config.REDIS_URL) return createMemoryStores(keys, clock, retentionOf(config));
   const redis = createRedisClient(config.REDIS_URL, { commandTimeoutMs: config.ADMIN_TIMEOUT_MS });
@@ -103,7 +103,7 @@ export async function buildStores(config: Config, clock: () => number): Promise<
   // Redis down at start-up is not fatal: ioredis keeps reconnecting, the service answers degraded
   // (readyz 503, capped campaigns withheld) until the store and the catalog are back.
   await Promise.all([redis.connect(), hot.connect()]).catch(() => undefined);
-  return createRedisStores(redis, keys, retentionOf(config), hot);
+  return createRedisStores(redis, keys, retentionOf(config), hot, { serveDeadlineMs: config.STORE_TIMEOUT_MS });
 }
 
 /** The client address: `CF-Connecting-IP` at Cloudflare, `X-Forwarded-For` when trusted, else none here. */
@@ -215,7 +215,10 @@ export async function composeService(config: Config, options: ComposeOptions = {
     reports,
     clientIp: options.clientIp ?? headerClientIp(config.TRUST_PROXY),
     authFailureLimiter: createRateLimiter({ limit: config.AUTH_FAILURES_PER_MINUTE, windowMs: 60_000, clock }),
-    storeDegraded: () => breaker.state === "open" || !initialised.done,
+    storeDegraded: () => !initialised.done,
+    // Readiness probes go through the breaker: while it is open they answer 503 at once, and
+    // after its cooldown a probe's successful ping closes it even when no traffic arrives.
+    storePing: () => breaker.run(() => stores.meta.ping()),
     beaconFloodLimiter: createRateLimiter({ limit: Math.max(1000, config.BEACONS_PER_MINUTE * 4), windowMs: 60_000, clock }),
     clock,
     allowedOrigins: config.ALLOWED_ORIGINS,
@@ -244,9 +247,11 @@ export async function composeService(config: Config, options: ComposeOptions = {
       await catalog.stop();
       pacing.stop();
       beaconBuffer.stop();
-      for (let i = 0; i < 5 && beaconBuffer.size > 0; i++) {
+      // Keep trying for a few seconds: Redis may have just come back and be reconnecting.
+      const flushDeadline = Date.now() + config.SHUTDOWN_FLUSH_MS;
+      while (beaconBuffer.size > 0 && Date.now() < flushDeadline) {
         await beaconBuffer.flush();
-        if (beaconBuffer.size > 0) await new Promise((r) => setTimeout(r, 200));
+        if (beaconBuffer.size > 0) await new Promise((r) => setTimeout(r, 100));
       }
       if (beaconBuffer.size > 0) logger.error({ left: beaconBuffer.size }, "shutting down with unwritten buffered beacons");
       await stores.close();

@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   PAGE_VIEW_TTL: duration.default(1800),
   /** Beacons kept in memory while the store is down (what overflows is counted, logged and refused). */
   BEACON_BUFFER_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  /** On shutdown, how long to keep trying to write buffered beacons (ms). */
+  SHUTDOWN_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** Consecutive store failures that open the circuit breaker. */
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   /** How long the breaker stays open before one probe call (ms). */

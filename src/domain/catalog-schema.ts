@@ -14,11 +14,13 @@ export const IdSchema = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must match [a-z0-9][a-z0-9_-]{0,63}");
 
 const Word = z.string().trim().min(1).max(200);
+/** An https URL, stored in its normalised form (`new URL(u).href`: percent-encoded, no raw markup). */
 const HttpsUrl = z
   .string()
   .max(2048)
   .url()
-  .refine((u) => u.startsWith("https://"), "must be an https URL");
+  .refine((u) => u.startsWith("https://"), "must be an https URL")
+  .transform((u) => new URL(u).href);
 
 export const AdvertiserSchema = z
   .object({

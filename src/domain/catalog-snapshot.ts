@@ -43,6 +43,12 @@ export interface PlacementEntry {
   readonly units: readonly Unit[];
 }
 
+/** One tier's part of a placement's index. */
+export interface TierIndex {
+  readonly open: readonly PlacementEntry[];
+  readonly byKey: ReadonlyMap<string, readonly PlacementEntry[]>;
+}
+
 export interface CompiledPlacement {
   readonly source: Placement;
   readonly formats: ReadonlySet<string>;
@@ -50,6 +56,8 @@ export interface CompiledPlacement {
   readonly activeCampaignCount: number;
   readonly open: readonly PlacementEntry[];
   readonly byKey: ReadonlyMap<string, readonly PlacementEntry[]>;
+  /** The same index split by tier (sponsorship, standard, house), for tier-by-tier selection. */
+  readonly tiers: readonly TierIndex[];
 }
 
 export interface CatalogSnapshot {
@@ -101,6 +109,12 @@ export function compileCatalog(doc: CatalogDocument, version: number): CatalogSn
     const formats = new Set<string>(p.formats);
     const open: PlacementEntry[] = [];
     const byKey = new Map<string, PlacementEntry[]>();
+    const tiers = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>() }));
+    const push = (map: Map<string, PlacementEntry[]>, k: string, e: PlacementEntry): void => {
+      const bucket = map.get(k);
+      if (bucket) bucket.push(e);
+      else map.set(k, [e]);
+    };
     let activeCampaignCount = 0;
     for (const c of campaigns.values()) {
       if (!c.active || !c.placements.has(p.id)) continue;
@@ -109,17 +123,18 @@ export function compileCatalog(doc: CatalogDocument, version: number): CatalogSn
       if (fitting.length === 0) continue;
       const entry: PlacementEntry = { campaign: c, units: fitting };
       const keys = requiredIndexKeys(c.source.targeting);
+      const tier = tiers[c.tierRank] as (typeof tiers)[number];
       if (!keys) {
         open.push(entry);
+        tier.open.push(entry);
         continue;
       }
       for (const k of keys) {
-        const bucket = byKey.get(k);
-        if (bucket) bucket.push(entry);
-        else byKey.set(k, [entry]);
+        push(byKey, k, entry);
+        push(tier.byKey, k, entry);
       }
     }
-    placements.set(p.id, { source: p, formats, activeCampaignCount, open, byKey });
+    placements.set(p.id, { source: p, formats, activeCampaignCount, open, byKey, tiers });
   }
   return { version, advertisers, placements, campaigns, units };
 }
@@ -148,6 +163,72 @@ export function candidateEntries(placement: CompiledPlacement, ctx: PageContext)
     }
   }
   return out;
+}
+
+/** Limits of `collectCandidates` (see there). */
+export interface CollectLimits {
+  /** Eligible candidates wanted for the slot (its capacity plus spares for caps and separation). */
+  readonly want: number;
+  /** A tier with at most this many index entries is evaluated whole; a larger one is sampled. */
+  readonly exhaustive: number;
+  /** Entries evaluated at most per sampled tier. */
+  readonly maxSampled: number;
+}
+
+export const DEFAULT_COLLECT_LIMITS: Omit<CollectLimits, "want"> = { exhaustive: 512, maxSampled: 256 };
+
+/**
+ * The eligible candidates of a slot, tier by tier, with bounded work: tiers are visited from
+ * sponsorship down and a lower tier only while fewer than `want` candidates are eligible. A tier's
+ * entries (its open list plus the buckets of the page's keys) are evaluated whole when there are at
+ * most `exhaustive` of them; otherwise entries are drawn uniformly at random (each once) until `want`
+ * are eligible or `maxSampled` were evaluated. So a decision's cost is bounded whatever the catalog
+ * size; ranking by weight happens on what was collected. Returns the eligible entries of each tier
+ * visited, in visiting order (not yet ranked).
+ */
+export function collectCandidates(
+  placement: CompiledPlacement,
+  pageKeys: readonly string[],
+  isEligible: (entry: PlacementEntry) => boolean,
+  random: () => number,
+  limits: CollectLimits,
+): PlacementEntry[][] {
+  const stamp = (stampCounter = (stampCounter + 1) % 0x3fffffff) + 1;
+  const perTier: PlacementEntry[][] = [];
+  let found = 0;
+  for (const tier of placement.tiers) {
+    if (found >= limits.want) break;
+    const lists: (readonly PlacementEntry[])[] = tier.open.length > 0 ? [tier.open] : [];
+    for (const k of pageKeys) {
+      const bucket = tier.byKey.get(k);
+      if (bucket) lists.push(bucket);
+    }
+    let total = 0;
+    for (const l of lists) total += l.length;
+    const eligible: PlacementEntry[] = [];
+    const consider = (e: PlacementEntry): void => {
+      if (e.campaign.seen === stamp) return;
+      e.campaign.seen = stamp;
+      if (isEligible(e)) eligible.push(e);
+    };
+    if (total <= limits.exhaustive) {
+      for (const l of lists) for (const e of l) consider(e);
+    } else {
+      for (let n = 0; n < limits.maxSampled && found + eligible.length < limits.want; n++) {
+        let r = Math.floor(random() * total);
+        for (const l of lists) {
+          if (r < l.length) {
+            consider(l[r] as PlacementEntry);
+            break;
+          }
+          r -= l.length;
+        }
+      }
+    }
+    found += eligible.length;
+    perTier.push(eligible);
+  }
+  return perTier;
 }
 
 /** Why a campaign can or cannot serve; the codes of API.md's explain. */

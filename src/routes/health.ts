@@ -1,10 +1,9 @@
 /** Liveness (no I/O) and readiness (the store answers within the admin deadline). */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/types.js";
-import type { MetaStore } from "../store/ports.js";
 import { errorBody } from "../errors.js";
 
-export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, timeoutMs: number, degraded: () => boolean = () => false): void {
+export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, ping: () => Promise<void>, timeoutMs: number, degraded: () => boolean = () => false): void {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     let timer: NodeJS.Timeout | undefined;
@@ -13,7 +12,7 @@ export function registerHealthRoutes(app: OpenAPIHono<AppEnv>, meta: MetaStore, 
     });
     try {
       if (degraded()) throw new Error("circuit open");
-      await Promise.race([meta.ping(), timeout]);
+      await Promise.race([ping(), timeout]);
       return c.json({ status: "ready" });
     } catch {
       return c.json(errorBody("UNAVAILABLE", "the store is unreachable", c.get("requestId") ?? "unknown"), 503);

@@ -21,24 +21,28 @@ export interface BeaconBuffer {
   stop(): void;
 }
 
+const FLUSH_BATCH = 200;
+
 export function createBeaconBuffer(deps: { events: EventStore; capacity: number; logger: Logger }): BeaconBuffer {
   const queue: BufferedBeacon[] = [];
   let dropped = 0;
   let flushing: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  const write = (b: BufferedBeacon): Promise<unknown> => (b.kind === "track" ? deps.events.track(b.request) : deps.events.filtered(b.request, b.reason));
+
+  /** Writes in batches of FLUSH_BATCH in parallel (pipelined); a failed beacon goes back in front. */
   const flushOnce = async (): Promise<number> => {
     let written = 0;
     while (queue.length > 0) {
-      const next = queue[0] as BufferedBeacon;
-      try {
-        if (next.kind === "track") await deps.events.track(next.request);
-        else await deps.events.filtered(next.request, next.reason);
-      } catch {
+      const batch = queue.splice(0, FLUSH_BATCH);
+      const results = await Promise.allSettled(batch.map(write));
+      const failed = batch.filter((_, i) => results[i]?.status === "rejected");
+      written += batch.length - failed.length;
+      if (failed.length > 0) {
+        queue.unshift(...failed);
         break;
       }
-      queue.shift();
-      written++;
     }
     if (written > 0) deps.logger.info({ written, left: queue.length }, "buffered beacons written");
     return written;

@@ -63,7 +63,10 @@ export interface CatalogService {
   /** Validates a whole document; throws a 400 listing every problem. */
   validateDocument(body: unknown): CatalogDocument;
   /** Replaces the whole catalog (validated first); with `dryRun`, only returns the diff. */
-  importDocument(body: unknown, options: { dryRun: boolean; actor: string }): Promise<{ version: number; previousVersion: number; diff: CatalogDiff }>;
+  importDocument(
+    body: unknown,
+    options: { dryRun: boolean; actor: string; ifVersion?: number | undefined },
+  ): Promise<{ version: number; previousVersion: number; diff: CatalogDiff }>;
   /** Replaces the whole catalog with an already validated document. */
   replace(document: CatalogDocument, actor?: string): Promise<number>;
   versions(query: { before?: number | undefined; limit: number }): Promise<{ items: VersionSummary[]; nextCursor: string | null }>;
@@ -279,10 +282,13 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
       return document;
     },
 
-    importDocument(body, { dryRun, actor }) {
+    importDocument(body, { dryRun, actor, ifVersion }) {
       const document = service.validateDocument(body);
       return serialised(async () => {
         const previousVersion = snapshot.version;
+        if (ifVersion !== undefined && ifVersion !== previousVersion) {
+          throw new ApiError("CONFLICT", `the catalog is at version ${previousVersion}, not ${ifVersion}; export it again and reapply your changes`);
+        }
         const diff = diffCatalogs(doc, document);
         if (dryRun) return { version: previousVersion, previousVersion, diff };
         const writes = entityChanges(doc, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
@@ -318,7 +324,8 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
     restore(version, actor) {
       return serialised(async () => {
         const previousVersion = snapshot.version;
-        if (!Number.isInteger(version) || version < 0 || version > previousVersion) throw new ApiError("NOT_FOUND", `catalog version ${version} not found`);
+        // Version 0 is the empty store before any write: not a version anyone can restore to.
+        if (!Number.isInteger(version) || version < 1 || version > previousVersion) throw new ApiError("NOT_FOUND", `catalog version ${version} not found`);
         const records = await store.changesAfter(version);
         if (!records) throw new ApiError("CONFLICT", `catalog version ${version} is too old to restore; its history has been trimmed`);
         const target = applyChanges(doc, records.flatMap((r) => r.changes), "backward");

@@ -13,7 +13,8 @@
  * (a cap is never exceeded), and the response is marked degraded.
  */
 import {
-  candidateEntries,
+  collectCandidates,
+  DEFAULT_COLLECT_LIMITS,
   ineligibility,
   type CatalogSnapshot,
   type CompiledCampaign,
@@ -22,6 +23,14 @@ import {
   type Reason,
 } from "../domain/catalog-snapshot.js";
 import { buildPageContext, deviceTypeFromUserAgent, type PageContext } from "../domain/context.js";
+import { pageIndexKeys } from "../domain/targeting.js";
+
+/**
+ * Ranked candidates a slot hands to the walk beyond its capacity: spares for candidates that turn
+ * out capped or separated. Past them a slot may stay short even though a lower-ranked campaign
+ * could have served — a bound that keeps a decision's cost flat as the catalog grows.
+ */
+export const CANDIDATE_SPARES = 24;
 import { newId } from "../domain/ids.js";
 import { createHash } from "node:crypto";
 import { dayBucket, hourBucket } from "../domain/periods.js";
@@ -168,6 +177,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     const slotCapacity: number[] = [];
     const slots: SlotPlan[] = [];
 
+    const pageKeys = pageIndexKeys(ctx);
     body.slots.forEach((slot, slotIndex) => {
       const placement = snapshot.placements.get(slot.placement);
       const slotPlan: SlotPlan = {
@@ -183,22 +193,35 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       slotCapacity.push(placement ? Math.min(slot.count, placement.source.maxUnits) : 0);
       if (!placement) return;
 
-      const pool: readonly PlacementEntry[] = explain ? explainPool(snapshot, placement, filter) : candidateEntries(placement, ctx);
-      const eligible: PlacementEntry[] = [];
       const pacing = deps.pacing;
       const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: pacing && ((c: CompiledCampaign, t: number) => pacing.verdict(c, t)) };
-      for (const entry of pool) {
+      const evaluate = (entry: PlacementEntry): boolean => {
         const reasons = ineligibility(entry.campaign, input, explain);
-        if (reasons.length === 0) eligible.push(entry);
-        else if (reasons.length === 1 && reasons[0]?.code === "NO_USER_KEY") slotPlan.noUserKey++;
+        if (reasons.length === 1 && reasons[0]?.code === "NO_USER_KEY") slotPlan.noUserKey++;
         if (explain) {
           const figures = pacing?.figures(entry.campaign, nowMs);
           slotPlan.considered.push({ campaignId: entry.campaign.id, eligible: reasons.length === 0, reasons, ...(figures ? { pacing: figures } : {}) });
         }
+        return reasons.length === 0;
+      };
+      const rank = (list: readonly PlacementEntry[]): PlacementEntry[] =>
+        rankCandidates(list.map((e) => ({ tierRank: e.campaign.tierRank, weight: e.campaign.weight, e })), random).map((r) => r.e);
+      // The walk needs the slot's capacity plus spares (for caps and separation), best ranked first.
+      const want = (slotCapacity[slotIndex] ?? 0) + CANDIDATE_SPARES;
+      const ranked = explain
+        ? rank(explainPool(snapshot, placement, filter).filter(evaluate))
+        : collectCandidates(placement, pageKeys, evaluate, random, { want, ...DEFAULT_COLLECT_LIMITS }).flatMap(rank);
+      if (explain && ranked.length > want) {
+        const beyond = new Set(ranked.slice(want).map((e) => e.campaign.id));
+        for (const c of slotPlan.considered) {
+          if (!beyond.has(c.campaignId)) continue;
+          c.eligible = false;
+          c.reasons.push({ code: "LOST_PRIORITY", detail: `ranked below the slot's top ${want} candidates` });
+        }
       }
-      for (const entry of rankCandidates(eligible.map((e) => ({ tierRank: e.campaign.tierRank, weight: e.campaign.weight, e })), random)) {
-        const c = entry.e.campaign;
-        const unit = entry.e.units.length === 1 ? entry.e.units[0] : entry.e.units[Math.floor(random() * entry.e.units.length)];
+      for (const entry of ranked.slice(0, want)) {
+        const c = entry.campaign;
+        const unit = entry.units.length === 1 ? entry.units[0] : entry.units[Math.floor(random() * entry.units.length)];
         if (!unit) continue;
         candidates.push({
           slot: slotIndex,

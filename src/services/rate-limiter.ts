@@ -46,7 +46,8 @@ export function createRateLimiter(options: { limit: number; windowMs: number; cl
   };
 }
 
-const salt = randomBytes(16);
+// Drawn on first use, not at import: Workers forbid random values in global scope.
+let salt: Buffer | undefined;
 
 /** A client address reduced to a salted hash of its network part (see module comment). */
 export function clientKey(ip: string | undefined): string {
@@ -54,5 +55,6 @@ export function clientKey(ip: string | undefined): string {
   let network = ip.trim().toLowerCase();
   if (network.startsWith("::ffff:")) network = network.slice(7);
   if (network.includes(":")) network = network.split(":").slice(0, 4).join(":");
+  salt ??= randomBytes(16);
   return createHash("sha256").update(salt).update(network).digest("base64url").slice(0, 22);
 }

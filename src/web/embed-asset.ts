@@ -4,7 +4,7 @@
  * cache headers.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -50,8 +50,8 @@ export async function buildEmbed(options: { write: boolean }): Promise<EmbedAsse
   return asset(code);
 }
 
-/** The built script, building it if dist/ does not have it yet. */
+/** The built script, building it if dist/ does not have it yet or it is older than its source. */
 export async function loadEmbed(): Promise<EmbedAsset> {
-  if (existsSync(OUTPUT)) return asset(readFileSync(OUTPUT, "utf8"));
+  if (existsSync(OUTPUT) && (!existsSync(SOURCE) || statSync(OUTPUT).mtimeMs >= statSync(SOURCE).mtimeMs)) return asset(readFileSync(OUTPUT, "utf8"));
   return buildEmbed({ write: true });
 }

@@ -4,6 +4,10 @@
  * Every handle owns its own redis-server process (Debian's binary from PATH),
  * bound to 127.0.0.1 on a free port, with no persistence and a fresh temp dir.
  * It never touches the shared Redis on port 6379.
+ *
+ * With `{ persistent: true }` the server keeps an append-only file in its temp
+ * dir, fsynced on every write (`--appendonly yes --appendfsync always`), so
+ * `kill()` + `restart()` brings back every write Redis acknowledged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +20,7 @@ export type RedisHandle = {
   url: string;
   /** SIGKILL the server (if running) and remove its temp dir. Idempotent. */
   stop(): Promise<void>;
-  /** SIGKILL the server and wait for the process to exit. Data is lost. */
+  /** SIGKILL the server and wait for the process to exit. Data is lost (unless `persistent`). */
   kill(): Promise<void>;
   /** Start the server again on the same port and wait until it answers PING. */
   restart(): Promise<void>;
@@ -34,8 +38,15 @@ process.once('exit', () => {
   for (const child of liveProcesses) child.kill('SIGKILL');
 });
 
-export async function startRedis(opts?: { cluster?: false }): Promise<RedisHandle> {
+export type StartRedisOptions = {
+  cluster?: false;
+  /** Keep an AOF fsynced on every write, so data survives `kill()` + `restart()`. Default false. */
+  persistent?: boolean;
+};
+
+export async function startRedis(opts?: StartRedisOptions): Promise<RedisHandle> {
   if (opts?.cluster) throw new Error('startRedis: cluster mode is not supported');
+  const persistent = opts?.persistent ?? false;
 
   const port = await findFreePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'redis-test-'));
@@ -51,7 +62,7 @@ export async function startRedis(opts?: { cluster?: false }): Promise<RedisHandl
   const restart = async (): Promise<void> => {
     if (stopped) throw new Error('redis-server handle was stopped; cannot restart');
     await kill();
-    child = await launch(port, dir);
+    child = await launch(port, dir, persistent);
   };
 
   const stop = async (): Promise<void> => {
@@ -61,7 +72,7 @@ export async function startRedis(opts?: { cluster?: false }): Promise<RedisHandl
   };
 
   try {
-    child = await launch(port, dir);
+    child = await launch(port, dir, persistent);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -77,9 +88,9 @@ export async function startRedis(opts?: { cluster?: false }): Promise<RedisHandl
  * `describe.skipIf(!redis)`), except under CI, where it throws: CI must fail
  * rather than silently skip the Redis integration tests.
  */
-export async function redisOrFail(): Promise<RedisHandle | null> {
+export async function redisOrFail(opts?: StartRedisOptions): Promise<RedisHandle | null> {
   try {
-    return await startRedis();
+    return await startRedis(opts);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (process.env.CI) {
@@ -113,10 +124,10 @@ async function findFreePort(): Promise<number> {
 }
 
 /** Spawn redis-server and resolve once it answers PING; reject if it dies or times out. */
-async function launch(port: number, dir: string): Promise<ChildProcess> {
+async function launch(port: number, dir: string, persistent = false): Promise<ChildProcess> {
   const args = [
     '--save', '',
-    '--appendonly', 'no',
+    ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     '--bind', '127.0.0.1',
     '--port', String(port),
     '--dir', dir,

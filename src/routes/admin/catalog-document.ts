@@ -24,8 +24,8 @@ export function registerCatalogDocumentRoutes(app: OpenAPIHono<AppEnv>, catalog:
   const reg = app.openAPIRegistry;
   reg.registerPath({ method: "get", path: "/v1/admin/catalog", tags: ["admin"], security, summary: "Export the whole catalog as one document",
     responses: { 200: { description: "The catalog with its version", content: { "application/json": { schema: CatalogDocumentSchema } } }, ...errorResponses(401, 403) } });
-  reg.registerPath({ method: "put", path: "/v1/admin/catalog", tags: ["admin"], security, summary: "Replace the catalog atomically (dryRun=true: only the diff)",
-    request: { query: z.object({ dryRun: z.enum(["true", "false"]).optional() }), body: { content: { "application/json": { schema: CatalogDocumentSchema } }, required: true } },
+  reg.registerPath({ method: "put", path: "/v1/admin/catalog", tags: ["admin"], security, summary: "Replace the catalog atomically (dryRun=true: only the diff; If-Match: VERSION refuses a stale push)",
+    request: { headers: z.object({ "if-match": z.string().optional() }), query: z.object({ dryRun: z.enum(["true", "false"]).optional() }), body: { content: { "application/json": { schema: CatalogDocumentSchema } }, required: true } },
     responses: { 200: { description: "The diff and the new version" }, ...errorResponses(400, 401, 403, 409, 413, 415) } });
   reg.registerPath({ method: "get", path: "/v1/admin/catalog/versions", tags: ["admin"], security, summary: "Catalog versions, newest first",
     request: { query: VersionsQuery }, responses: { 200: { description: "A page of versions" }, ...errorResponses(400, 401, 403) } });
@@ -39,9 +39,14 @@ export function registerCatalogDocumentRoutes(app: OpenAPIHono<AppEnv>, catalog:
     if (dryRun !== undefined && dryRun !== "true" && dryRun !== "false") {
       throw new ApiError("BAD_REQUEST", "dryRun must be true or false", [{ path: "dryRun", message: "must be true or false" }]);
     }
+    // Optimistic concurrency: `If-Match: <version>` refuses the push when the catalog moved on.
+    const ifMatch = c.req.header("if-match")?.replace(/"/g, "").trim();
+    if (ifMatch !== undefined && !/^\d{1,15}$/.test(ifMatch)) {
+      throw new ApiError("BAD_REQUEST", "If-Match must be a catalog version number", [{ path: "If-Match", message: "a version number" }]);
+    }
     const body = await readJson(c, { maxBytes: Math.max(DEFAULT_BODY_LIMIT, maxImportBytes) });
     const actor = c.get("principal").keyId;
-    const result = await catalog.importDocument(body, { dryRun: dryRun === "true", actor });
+    const result = await catalog.importDocument(body, { dryRun: dryRun === "true", actor, ifVersion: ifMatch === undefined ? undefined : Number(ifMatch) });
     const changed = result.diff.added.length + result.diff.changed.length + result.diff.removed.length;
     if (dryRun !== "true" && changed > 0) {
       await audit.record({ actor, action: "import", entity: "catalog", id: "catalog", before: { version: result.previousVersion }, after: { version: result.version, diff: result.diff } });

@@ -21,6 +21,9 @@
  * ARGV[4]: the page view memory's TTL in seconds, or "" when the decision has no page view id.
  *   Its campaigns and labels join the plan's prior ones before the walk; the winners' are added
  *   after it (only when writing).
+ * ARGV[5]: a deadline in Unix ms, or "": a script that starts after it (Redis stalled while the
+ *   caller's command timed out and it served the decision degraded) writes nothing and returns
+ *   "LATE", so no serve is counted that the reader never saw.
  * Returns one digit per candidate: 0 skipped (slot full), 1 won, 2 capped, 3 separated.
  */
 import type { SelectionPlan } from "../../domain/selection.js";
@@ -28,6 +31,10 @@ import type { Keys } from "../keys.js";
 import type { RetentionPolicy, ServeRequest } from "../ports.js";
 
 export const SERVE_LUA = `
+if ARGV[5] and ARGV[5] ~= '' then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[5]) then return 'LATE' end
+end
 local plan = cjson.decode(ARGV[1])
 local write = ARGV[2] == '1'
 local capacity, windows = plan.s, plan.w

@@ -32,12 +32,13 @@ function redisOptions(options: RedisClientOptions): RedisOptions {
     maxRetriesPerRequest: 1,
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.connectTimeoutMs ?? 2000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 4), 500),
     lazyConnect: true,
   };
 }
 
-function defineScripts<T extends Redis | Cluster>(client: T): T {
+/** Registers the service's scripts on a client (also used by the Workers per-request client). */
+export function defineScripts<T extends Redis | Cluster>(client: T): T {
   client.defineCommand("spServe", { lua: SERVE_LUA });
   client.defineCommand("spServed", { lua: SERVED_LUA });
   client.defineCommand("spTrack", { lua: TRACK_LUA });

@@ -130,7 +130,20 @@ export const DEFAULT_RETENTION: RetentionPolicy = { hourlyDays: 14, dailyDays: 8
  * the reader's slot (caps and page view) and each winning campaign's counters follow in a second,
  * parallel step (one small script per campaign slot, plus the advertiser's reach and the stream).
  */
-export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, options: { cluster?: boolean } = {}): CapStore {
+export interface RedisStoreOptions {
+  /** Redis Cluster mode (see createRedisCapStore). */
+  readonly cluster?: boolean;
+  /**
+   * The serve call's timeout (ms): the script refuses to run after it (plus SERVE_CLOCK_SKEW_MS),
+   * so a stalled Redis never counts serves the caller already gave up on.
+   */
+  readonly serveDeadlineMs?: number;
+}
+
+/** Allowance for clock differences between this host and Redis in the serve deadline. */
+export const SERVE_CLOCK_SKEW_MS = 100;
+
+export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, options: RedisStoreOptions = {}): CapStore {
   const counterKeys = ({ plan, userHash }: ServeRequest): string[] => {
     if (plan.counters.length > 0 && !userHash) throw new Error("a plan with cap counters needs a user hash");
     return plan.counters.map((c) => keys.cap(userHash ?? "", c.campaignId, c.windowSeconds));
@@ -168,7 +181,11 @@ export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: Reten
       if (request.pageView) k.push(keys.pageView(request.pageView, request.userHash));
       const record = options.cluster ? "" : encodeRecord(request, keys, retention);
       const pvTtl = request.pageView ? String(request.pageViewTtlSeconds ?? 1800) : "";
-      const outcomes = decodeOutcomes(await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record, pvTtl));
+      // Real time, not the service's clock: this is about the I/O deadline, not business time.
+      const deadline = options.serveDeadlineMs === undefined ? "" : String(Date.now() + options.serveDeadlineMs + SERVE_CLOCK_SKEW_MS);
+      const reply = await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record, pvTtl, deadline);
+      if (reply === "LATE") throw new Error("the serve script started after its deadline; nothing was written");
+      const outcomes = decodeOutcomes(reply);
       if (options.cluster) await writeRecord(request, outcomes);
       return outcomes;
     },
@@ -299,7 +316,7 @@ export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
   };
 }
 
-export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, options: { cluster?: boolean } = {}): EventStore {
+export function createRedisEventStore(redis: SpRedis, keys: Keys, retention: RetentionPolicy = DEFAULT_RETENTION, options: RedisStoreOptions = {}): EventStore {
   return {
     async track(r) {
       // On a cluster the stream is in another slot: the script counts, and the entry follows.
@@ -379,7 +396,7 @@ export function createRedisStores(
   keys: Keys,
   retention: RetentionPolicy = DEFAULT_RETENTION,
   hot: SpRedis = redis,
-  options: { cluster?: boolean } = {},
+  options: RedisStoreOptions = {},
 ): Stores {
   return {
     kind: "redis",

@@ -90,6 +90,7 @@ const observer =
  * documented class names wins. Injected once, before the page's own styles.
  */
 const CSS =
+  "[data-sp-state=empty]{display:none!important}" +
   ":where(.sponsored-unit){display:flex;gap:16px;align-items:flex-start;margin:24px 0;padding:16px;border:1px solid #e2e2e2;border-radius:8px;background:#fafafa;font:inherit;color:inherit}" +
   ":where(.sponsored-unit__media){flex:0 0 38%;max-width:280px}" +
   ":where(.sponsored-unit__image){display:block;width:100%;height:auto;border-radius:4px}" +
@@ -175,5 +176,9 @@ function schedule(): void {
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fill);
 else fill();
-new MutationObserver(schedule).observe(document.documentElement, { childList: true, subtree: true });
+// Slots added after the first fill (infinite scroll); while the page is still loading, the
+// DOMContentLoaded fill takes every slot in one call.
+new MutationObserver(() => {
+  if (document.readyState !== "loading") schedule();
+}).observe(document.documentElement, { childList: true, subtree: true });
 (window as Window & { sponsoredPlacements?: { refresh(): void; pageViewId: string } }).sponsoredPlacements = { refresh: fill, pageViewId };
