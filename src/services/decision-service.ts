@@ -30,7 +30,7 @@ import { pageIndexKeys } from "../domain/targeting.js";
  * out capped or separated. Past them a slot may stay short even though a lower-ranked campaign
  * could have served — a bound that keeps a decision's cost flat as the catalog grows.
  */
-export const CANDIDATE_SPARES = 24;
+export const CANDIDATE_SPARES = 16;
 import { newId } from "../domain/ids.js";
 import { createHash } from "node:crypto";
 import { dayBucket, hourBucket } from "../domain/periods.js";
