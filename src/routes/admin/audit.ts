@@ -6,7 +6,7 @@ import type { AuditService } from "../../services/audit-service.js";
 import { errorResponses } from "../common.schema.js";
 
 const AuditQuerySchema = z.object({
-  cursor: z.string().max(100).regex(/^[0-9a-z-]+$/, "must be a cursor returned by a previous page").optional(),
+  cursor: z.string().regex(/^\d{1,20}-\d{1,20}$/, "must be a cursor returned by a previous page").optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   entity: z.enum(["advertiser", "campaign", "unit", "placement", "key", "catalog"]).optional(),
   id: z.string().max(128).optional(),

@@ -404,7 +404,9 @@ export function createMemoryAuditStore(): AuditStore {
     },
     async list(query) {
       // Cursor: the index (from the oldest) below which to continue.
-      let i = query.cursor ? Number.parseInt(query.cursor, 36) - 1 : entries.length - 1;
+      // Cursors look like Redis stream ids (`<n>-0`); an out-of-range one starts from the newest entry.
+      const fromCursor = query.cursor ? Number.parseInt(query.cursor, 10) - 1 : NaN;
+      let i = Number.isInteger(fromCursor) && fromCursor >= -1 && fromCursor < entries.length ? fromCursor : entries.length - 1;
       const items: AuditEntry[] = [];
       for (; i >= 0 && items.length < query.limit; i--) {
         const e = entries[i] as AuditEntry;
@@ -412,7 +414,7 @@ export function createMemoryAuditStore(): AuditStore {
         if (query.id && e.id !== query.id) continue;
         items.push(structuredClone(e));
       }
-      return { items, nextCursor: i >= 0 && items.length === query.limit ? (i + 1).toString(36) : null };
+      return { items, nextCursor: i >= 0 && items.length === query.limit ? `${i + 1}-0` : null };
     },
   };
 }
