@@ -266,29 +266,43 @@ export interface EligibilityInput {
  * through the same function.
  */
 export function ineligibility(c: CompiledCampaign, input: EligibilityInput, all: boolean): Reason[] {
-  const reasons: Reason[] = [];
-  const add = (r: Reason): boolean => {
-    reasons.push(r);
+  // Written to allocate nothing for an eligible campaign on the decision path (`all` false):
+  // the reasons array is created on the first failure, and eligible answers share one empty array.
+  let reasons: Reason[] | undefined;
+  const stop = (r: Reason): boolean => {
+    (reasons ??= []).push(r);
     return !all;
   };
-  if (!c.active && add({ code: "INACTIVE", detail: c.source.status })) return reasons;
+  if (!c.active && stop({ code: "INACTIVE", detail: c.source.status })) return reasons as Reason[];
   if ((input.nowMs < c.startMs || input.nowMs > c.endMs) &&
-    add({ code: "OUT_OF_FLIGHT", detail: { startAt: c.source.startAt ?? null, endAt: c.source.endAt ?? null } })) return reasons;
-  if (!c.placements.has(input.placement.source.id) && add({ code: "PLACEMENT_MISMATCH", detail: input.placement.source.id })) return reasons;
-  if (!c.units.some((u) => input.placement.formats.has(u.format)) &&
-    add({ code: "FORMAT_MISMATCH", detail: { accepted: input.placement.source.formats, available: [...new Set(c.units.map((u) => u.format))] } })) return reasons;
-  for (const t of input.ctx.topics) {
-    if (c.excludedTopics.has(t) && add({ code: "EXCLUDED_TOPIC", detail: t })) return reasons;
+    stop({ code: "OUT_OF_FLIGHT", detail: { startAt: c.source.startAt ?? null, endAt: c.source.endAt ?? null } })) return reasons as Reason[];
+  if (!c.placements.has(input.placement.source.id) && stop({ code: "PLACEMENT_MISMATCH", detail: input.placement.source.id })) return reasons as Reason[];
+  if (!hasUnitIn(c.units, input.placement.formats) &&
+    stop({ code: "FORMAT_MISMATCH", detail: { accepted: input.placement.source.formats, available: [...new Set(c.units.map((u) => u.format))] } })) return reasons as Reason[];
+  if (c.excludedTopics.size > 0) {
+    for (const t of input.ctx.topics) {
+      if (c.excludedTopics.has(t) && stop({ code: "EXCLUDED_TOPIC", detail: t })) return reasons as Reason[];
+    }
   }
-  for (const k of input.ctx.keywords) {
-    if (c.excludedKeywords.has(k) && add({ code: "EXCLUDED_KEYWORD", detail: k })) return reasons;
+  if (c.excludedKeywords.size > 0) {
+    for (const k of input.ctx.keywords) {
+      if (c.excludedKeywords.has(k) && stop({ code: "EXCLUDED_KEYWORD", detail: k })) return reasons as Reason[];
+    }
   }
   if (!c.targeting.matches(input.ctx)) {
     const failing: TargetingNode | undefined = all ? findFailingNode(c.targeting.source, input.ctx) : undefined;
-    if (add({ code: "TARGETING_MISMATCH", detail: failing })) return reasons;
+    if (stop({ code: "TARGETING_MISMATCH", detail: failing })) return reasons as Reason[];
   }
-  if (c.caps.length > 0 && !input.hasUserKey && add({ code: "NO_USER_KEY" })) return reasons;
+  if (c.caps.length > 0 && !input.hasUserKey && stop({ code: "NO_USER_KEY" })) return reasons as Reason[];
   const pacing = input.pacing?.(c, input.nowMs);
-  if (pacing) add(pacing);
-  return reasons;
+  if (pacing) stop(pacing);
+  return reasons ?? (all ? [] : ELIGIBLE);
+}
+
+/** The shared answer for an eligible campaign on the decision path (never mutated). */
+const ELIGIBLE: Reason[] = Object.freeze([]) as unknown as Reason[];
+
+function hasUnitIn(units: readonly Unit[], formats: ReadonlySet<string>): boolean {
+  for (const u of units) if (formats.has(u.format)) return true;
+  return false;
 }

@@ -19,32 +19,35 @@ export interface CompiledTargeting {
   readonly matches: Predicate;
 }
 
-const EMPTY: readonly string[] = [];
+const HOURS = Array.from({ length: 24 }, (_, h) => String(h));
 
-/** The page values a leaf looks at, as a list (scalars become a list of zero or one). */
-function fieldValues(field: TargetingLeaf["field"]): (ctx: PageContext) => readonly string[] {
+/**
+ * How a leaf reads its page field: scalar fields as one value (or none), list fields as a list.
+ * Kept apart so evaluating a scalar leaf allocates nothing on the request path.
+ */
+type FieldReader =
+  | { readonly kind: "scalar"; readonly get: (ctx: PageContext) => string | undefined; readonly alt?: (ctx: PageContext) => string | undefined }
+  | { readonly kind: "list"; readonly get: (ctx: PageContext) => readonly string[] };
+
+function fieldReader(field: TargetingLeaf["field"]): FieldReader {
   switch (field) {
     case "section":
-      return (ctx) => (ctx.section === undefined ? EMPTY : [ctx.section]);
+      return { kind: "scalar", get: (ctx) => ctx.section };
     case "topics":
-      return (ctx) => ctx.topics;
+      return { kind: "list", get: (ctx) => ctx.topics };
     case "keywords":
-      return (ctx) => ctx.keywords;
+      return { kind: "list", get: (ctx) => ctx.keywords };
     case "url":
-      return (ctx) => [ctx.url];
+      return { kind: "scalar", get: (ctx) => ctx.url };
     case "language":
-      return (ctx) =>
-        ctx.language === undefined
-          ? EMPTY
-          : ctx.languagePrimary && ctx.languagePrimary !== ctx.language
-            ? [ctx.language, ctx.languagePrimary]
-            : [ctx.language];
+      // The full tag, and its primary subtag as an alternative (`en` matches a page in `en-GB`).
+      return { kind: "scalar", get: (ctx) => ctx.language, alt: (ctx) => (ctx.languagePrimary !== ctx.language ? ctx.languagePrimary : undefined) };
     case "geo.country":
-      return (ctx) => (ctx.country === undefined ? EMPTY : [ctx.country]);
+      return { kind: "scalar", get: (ctx) => ctx.country };
     case "device.type":
-      return (ctx) => (ctx.deviceType === undefined ? EMPTY : [ctx.deviceType]);
+      return { kind: "scalar", get: (ctx) => ctx.deviceType };
     case "daypart":
-      return (ctx) => [String(ctx.hourUtc)];
+      return { kind: "scalar", get: (ctx) => HOURS[ctx.hourUtc] };
   }
 }
 
@@ -54,23 +57,53 @@ function normalizeValue(field: TargetingLeaf["field"], v: string | number): stri
   return normalizeWord(String(v));
 }
 
-export function compileLeaf(leaf: TargetingLeaf): Predicate {
-  const values = leaf.values.map((v) => normalizeValue(leaf.field, v));
-  const get = fieldValues(leaf.field);
-  switch (leaf.op) {
-    case "in": {
-      const set = new Set(values);
-      return (ctx) => get(ctx).some((v) => set.has(v));
-    }
+/** Whether one page value satisfies the (positive) test of an op. */
+function valueTest(op: TargetingLeaf["op"], values: readonly string[]): (v: string) => boolean {
+  switch (op) {
+    case "in":
     case "notIn": {
       const set = new Set(values);
-      return (ctx) => !get(ctx).some((v) => set.has(v));
+      return (v) => set.has(v);
     }
     case "contains":
-      return (ctx) => get(ctx).some((v) => values.some((needle) => v.includes(needle)));
+      return (v) => {
+        for (const needle of values) if (v.includes(needle)) return true;
+        return false;
+      };
     case "prefix":
-      return (ctx) => get(ctx).some((v) => values.some((p) => v.startsWith(p)));
+      return (v) => {
+        for (const p of values) if (v.startsWith(p)) return true;
+        return false;
+      };
   }
+}
+
+export function compileLeaf(leaf: TargetingLeaf): Predicate {
+  const test = valueTest(leaf.op, leaf.values.map((v) => normalizeValue(leaf.field, v)));
+  const reader = fieldReader(leaf.field);
+  // "any page value passes the test"; `notIn` is its negation (so a missing field matches notIn).
+  let any: Predicate;
+  if (reader.kind === "scalar") {
+    const { get, alt } = reader;
+    any = alt
+      ? (ctx) => {
+          const v = get(ctx);
+          if (v !== undefined && test(v)) return true;
+          const a = alt(ctx);
+          return a !== undefined && test(a);
+        }
+      : (ctx) => {
+          const v = get(ctx);
+          return v !== undefined && test(v);
+        };
+  } else {
+    const { get } = reader;
+    any = (ctx) => {
+      for (const v of get(ctx)) if (test(v)) return true;
+      return false;
+    };
+  }
+  return leaf.op === "notIn" ? (ctx) => !any(ctx) : any;
 }
 
 export function isLeaf(node: TargetingNode): node is TargetingLeaf {
