@@ -40,8 +40,11 @@ export interface Keys {
   campaignTag(campaignId: string): string;
   /** What the serve script prepends to `{c:<campaignId>}:`. */
   readonly counterPrefix: string;
-  /** Hash of lifetime counters (`served`), no expiry: goals and pacing read it. */
-  campaignTotals(campaignId: string): string;
+  /**
+   * Hash `campaignId -> served units, all time`, no expiry: goals and pacing read every campaign's
+   * count in one HMGET. `{pacing}` is its own slot (on a cluster it is written beside the serve script).
+   */
+  readonly servedTotals: string;
   hourCounters(campaignId: string, hour: string): string;
   dayCounters(campaignId: string, day: string): string;
   hourReach(campaignId: string, hour: string): string;
@@ -72,7 +75,7 @@ export function createKeys(prefix = "sp"): Keys {
     audit: `${p}audit`,
     campaignTag: (id) => `${p}{c:${id}}:`,
     counterPrefix: p,
-    campaignTotals: (id) => `${p}{c:${id}}:total`,
+    servedTotals: `${p}{pacing}:served`,
     hourCounters: (id, hour) => `${p}{c:${id}}:h:${hour}`,
     dayCounters: (id, day) => `${p}{c:${id}}:d:${day}`,
     hourReach: (id, hour) => `${p}{c:${id}}:rh:${hour}`,

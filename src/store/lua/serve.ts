@@ -12,9 +12,9 @@
  *     pc: [prior campaignIds], pl: { label: advertiserId } }
  * ARGV[2]: "1" to count the winners, "0" for a read-only walk (tests compare it with walkPlan).
  * ARGV[3] (optional, with ARGV[2] = "1"): the decision's record as JSON (see `encodeRecord`):
- *   { p: counter key prefix, h: hour bucket, d: day bucket, u: user hash or "", th / td: hourly /
+ *   { p: counter key prefix, g: lifetime served hash, h: hour bucket, d: day bucket, u: user hash or "", th / td: hourly /
  *     daily TTL seconds, s: event stream key, m: stream MAXLEN, si: [slot ids], e: {entry fields} }
- *   For every winner: HINCRBY `served` on the campaign's lifetime `total` hash, `served` and
+ *   For every winner: HINCRBY the campaign's field of the lifetime `pacing` hash (key `g`), `served` and
  *   `u:<unit>:served` on its hour and day hashes, the user hash into the advertiser's day reach,
  *   PFADD the user hash to its hour and day reach; then one XADD of the decision to the stream.
  *   Keys: `<p>{c:<campaignId>}:h:<hour>` etc., the formats of keys.ts `campaignTag`.
@@ -107,22 +107,19 @@ if write and ARGV[3] and ARGV[3] ~= '' then
       local tag = r.p .. '{c:' .. c[2] .. '}:'
       local unitField = 'u:' .. c[6] .. ':served'
       local hk, dk = tag .. 'h:' .. r.h, tag .. 'd:' .. r.d
-      redis.call('HINCRBY', tag .. 'total', 'served', 1)
-      redis.call('HINCRBY', hk, 'served', 1)
+      redis.call('HINCRBY', r.g, c[2], 1)
+      -- A key gets its TTL when it is created (a field or a reach sketch goes from nothing to 1),
+      -- not on every write.
       redis.call('HINCRBY', hk, unitField, 1)
-      redis.call('EXPIRE', hk, r.th, 'NX')
-      redis.call('HINCRBY', dk, 'served', 1)
+      if redis.call('HINCRBY', hk, 'served', 1) == 1 then redis.call('EXPIRE', hk, r.th, 'NX') end
       redis.call('HINCRBY', dk, unitField, 1)
-      redis.call('EXPIRE', dk, r.td, 'NX')
+      if redis.call('HINCRBY', dk, 'served', 1) == 1 then redis.call('EXPIRE', dk, r.td, 'NX') end
       if r.u ~= '' then
         local rh, rd = tag .. 'rh:' .. r.h, tag .. 'r:' .. r.d
-        redis.call('PFADD', rh, r.u)
-        redis.call('EXPIRE', rh, r.th, 'NX')
-        redis.call('PFADD', rd, r.u)
-        redis.call('EXPIRE', rd, r.td, 'NX')
+        if redis.call('PFADD', rh, r.u) == 1 then redis.call('EXPIRE', rh, r.th, 'NX') end
+        if redis.call('PFADD', rd, r.u) == 1 then redis.call('EXPIRE', rd, r.td, 'NX') end
         local ad = r.p .. '{a:' .. c[3] .. '}:r:' .. r.d
-        redis.call('PFADD', ad, r.u)
-        redis.call('EXPIRE', ad, r.td, 'NX')
+        if redis.call('PFADD', ad, r.u) == 1 then redis.call('EXPIRE', ad, r.td, 'NX') end
       end
       served[#served + 1] = { slotId = r.si[c[1]], campaignId = c[2], advertiserId = c[3], unitId = c[6] }
     end
@@ -153,6 +150,7 @@ export function encodeRecord(request: ServeRequest, keys: Keys, retention: Reten
   if (!r) return "";
   return JSON.stringify({
     p: keys.counterPrefix,
+    g: keys.servedTotals,
     h: r.hour,
     d: r.day,
     u: request.userHash ?? "",
@@ -168,23 +166,19 @@ export function encodeRecord(request: ServeRequest, keys: Keys, retention: Reten
 /**
  * Cluster mode only: one campaign's share of a decision's record, written after the serve script
  * (whose keys must all sit in the reader's slot). Same writes as the record section above.
- * KEYS: [1] `{c:<id>}:total`, [2] hour counters, [3] day counters, [4] hour reach, [5] day reach.
+ * KEYS: [1] hour counters, [2] day counters, [3] hour reach, [4] day reach (one campaign's slot).
  * ARGV: [1] unit id, [2] user hash or "", [3] hourly TTL, [4] daily TTL.
+ * (The lifetime served count is a separate HINCRBY on the `{pacing}` hash.)
  */
 export const SERVED_LUA = `
 local unitField = 'u:' .. ARGV[1] .. ':served'
-redis.call('HINCRBY', KEYS[1], 'served', 1)
-redis.call('HINCRBY', KEYS[2], 'served', 1)
+redis.call('HINCRBY', KEYS[1], unitField, 1)
+if redis.call('HINCRBY', KEYS[1], 'served', 1) == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]), 'NX') end
 redis.call('HINCRBY', KEYS[2], unitField, 1)
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]), 'NX')
-redis.call('HINCRBY', KEYS[3], 'served', 1)
-redis.call('HINCRBY', KEYS[3], unitField, 1)
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]), 'NX')
+if redis.call('HINCRBY', KEYS[2], 'served', 1) == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX') end
 if ARGV[2] ~= '' then
-  redis.call('PFADD', KEYS[4], ARGV[2])
-  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[3]), 'NX')
-  redis.call('PFADD', KEYS[5], ARGV[2])
-  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]), 'NX')
+  if redis.call('PFADD', KEYS[3], ARGV[2]) == 1 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]), 'NX') end
+  if redis.call('PFADD', KEYS[4], ARGV[2]) == 1 then redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]), 'NX') end
 end
 return 1
 `;

@@ -208,7 +208,7 @@ export function createMemoryCapStore(
     const served: Record<string, string>[] = [];
     request.plan.candidates.forEach((c, i) => {
       if (outcomes[i] !== "won") return;
-      counterState.hincr(keys.campaignTotals(c.campaignId), "served", Number.POSITIVE_INFINITY);
+      counterState.hincr(keys.servedTotals, c.campaignId, Number.POSITIVE_INFINITY);
       for (const [key, ttl] of [
         [keys.hourCounters(c.campaignId, r.hour), hourlyDays * 86400],
         [keys.dayCounters(c.campaignId, r.day), dailyDays * 86400],
@@ -361,7 +361,8 @@ export function createMemoryReportStore(keys: Keys, counters: MemoryCounters): R
       return buckets.map((b) => counters.hgetall(key(campaignId, b)));
     },
     async totals(campaignIds) {
-      return campaignIds.map((id) => counters.hgetall(keys.campaignTotals(id)));
+      const all = counters.hgetall(keys.servedTotals);
+      return campaignIds.map((id) => ({ served: all[id] ?? 0 }));
     },
     async advertiserReach(advertiserId, days) {
       const all = new Set<string>();

@@ -161,8 +161,9 @@ export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: Reten
     request.plan.candidates.forEach((c, i) => {
       if (outcomes[i] !== "won") return;
       writes.push(
-        redis.spServed(5, keys.campaignTotals(c.campaignId), keys.hourCounters(c.campaignId, r.hour), keys.dayCounters(c.campaignId, r.day),
+        redis.spServed(4, keys.hourCounters(c.campaignId, r.hour), keys.dayCounters(c.campaignId, r.day),
           keys.hourReach(c.campaignId, r.hour), keys.dayReach(c.campaignId, r.day), c.unitId, user, hourlyTtl, dailyTtl),
+        redis.hincrby(keys.servedTotals, c.campaignId, 1),
       );
       if (user) {
         const ad = keys.advertiserDayReach(c.advertiserId, r.day);
@@ -366,8 +367,14 @@ export function createRedisReportStore(redis: SpRedis, keys: Keys): ReportStore 
       return hashes.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)])) as CounterHash);
     },
     async totals(campaignIds) {
-      const hashes = await Promise.all(campaignIds.map((id) => redis.hgetall(keys.campaignTotals(id))));
-      return hashes.map((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)])) as CounterHash);
+      // One HMGET per thousand campaigns, whatever the catalog size.
+      const out: CounterHash[] = [];
+      for (let i = 0; i < campaignIds.length; i += 1000) {
+        const chunk = campaignIds.slice(i, i + 1000);
+        const values = await redis.hmget(keys.servedTotals, ...chunk);
+        for (const v of values) out.push({ served: Number(v ?? 0) });
+      }
+      return out;
     },
     async advertiserReach(advertiserId, days) {
       if (days.length === 0) return 0;
