@@ -1,0 +1,312 @@
+/**
+ * The benchmark's server process: the real service (config from env, `composeService`) plus a few
+ * `/__bench/*` routes for baselines and measurements, served by `@hono/node-server` like
+ * src/server.ts. Run by bench/decisions.ts as a child process so the load generator never shares
+ * this event loop.
+ *
+ * Extra routes (registered on the returned app before serving, after the service's middleware, so
+ * they pay the same per-request middleware as every route):
+ *   GET  /__bench/empty       c.text("ok"): the framework + middleware floor
+ *   GET  /__bench/redis       one INCR through a long-lived auto-pipelining ioredis client
+ *   GET  /__bench/stats       memory (`?gc=1`: after a full GC), CPU, event-loop utilisation, snapshot/index shape, and the
+ *                             service's own counters (decisions, fills, no-fills, degraded, store
+ *                             call durations since the last `?reset=1`), taken through the
+ *                             `telemetry` option of composeService, and decisions in flight
+ *   POST /__bench/rebuild     times a forced catalog refresh (store load + compile) and a compile alone
+ *   POST /__bench/candidates  for a decision body: index pool and eligible count per slot (no side effects)
+ *   POST /__bench/profile/start, /__bench/profile/stop {file}: a V8 CPU profile of this process
+ *                             (inspector), written to `file`, answered with the top self-time frames
+ *
+ * Prints `BENCH_READY <port>` on stdout once listening.
+ */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { relative } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { Redis } from "ioredis";
+import { ConfigError, parseConfig } from "../src/config.js";
+import { composeService, headerClientIp } from "../src/compose.js";
+import { candidateEntries, compileCatalog, ineligibility } from "../src/domain/catalog-snapshot.js";
+import { buildPageContext } from "../src/domain/context.js";
+import type { Span, TimeInput } from "@opentelemetry/api";
+import { createTelemetry, type Telemetry } from "../src/telemetry/telemetry.js";
+
+interface ProbeBody {
+  page?: { url?: string; section?: string; topics?: string[]; keywords?: string[]; language?: string };
+  geo?: { country?: string };
+  device?: { type?: string };
+  slots?: { id: string; placement: string; count?: number }[];
+}
+
+interface CpuProfile {
+  nodes: { id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples?: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Self time per function (name + file:line), biggest first; idle time left out of the percentages. */
+/** Where a frame's code lives, coarsely: a src/ or bench/ file, a package, a node: module, or a V8 pseudo-frame. */
+function area(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith("(") ? functionName : "(native)";
+  if (!url.startsWith("file://")) return url.startsWith("node:") ? `node:${url.slice(5).split("/")[1] ?? url.slice(5)}` : url;
+  const path = relative(ROOT, fileURLToPath(url));
+  const parts = path.split("/");
+  if (parts[0] === "node_modules") return parts.slice(0, parts[1]?.startsWith("@") ? 3 : 2).join("/");
+  return path;
+}
+
+function summarise(profile: CpuProfile): {
+  totalMs: number;
+  top: { name: string; where: string; selfMs: number; selfPercent: number }[];
+  byArea: { area: string; selfPercent: number }[];
+} {
+  const samples = profile.samples?.length ?? 0;
+  const msPerSample = samples > 0 ? (profile.endTime - profile.startTime) / 1000 / samples : 0;
+  const byFrame = new Map<string, { name: string; where: string; hits: number }>();
+  const byArea = new Map<string, number>();
+  let busy = 0;
+  for (const node of profile.nodes) {
+    const hits = node.hitCount ?? 0;
+    if (hits === 0 || node.callFrame.functionName === "(idle)") continue;
+    busy += hits;
+    const a = area(node.callFrame.url, node.callFrame.functionName);
+    byArea.set(a, (byArea.get(a) ?? 0) + hits);
+    const url = node.callFrame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(node.callFrame.url)) : node.callFrame.url;
+    const where = url ? `${url}:${node.callFrame.lineNumber + 1}` : "";
+    const name = node.callFrame.functionName || "(anonymous)";
+    const key = `${name} ${where}`;
+    const entry = byFrame.get(key) ?? { name, where, hits: 0 };
+    entry.hits += hits;
+    byFrame.set(key, entry);
+  }
+  const top = [...byFrame.values()]
+    .sort((a, b) => b.hits - a.hits)
+    .slice(0, 25)
+    .map((f) => ({ name: f.name, where: f.where, selfMs: f.hits * msPerSample, selfPercent: busy > 0 ? (100 * f.hits) / busy : 0 }));
+  const areas = [...byArea.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([name, hits]) => ({ area: name, selfPercent: busy > 0 ? (100 * hits) / busy : 0 }));
+  return { totalMs: busy * msPerSample, top, byArea: areas };
+}
+
+/**
+ * The service's telemetry hooks (no-op OpenTelemetry API, as in production without an SDK) with
+ * the counters replaced by plain tallies the benchmark can read: decisions answered, units by tier,
+ * no-fills by reason, degraded responses, and store-call durations by operation (ms, as seen from
+ * the event loop, so queueing behind other work included).
+ */
+function countingTelemetry(): { telemetry: Telemetry; snapshot(reset: boolean): unknown } {
+  const tallies = new Map<string, number>();
+  // Decisions started and not yet finished (the `decision.decide` span is open), so the runner
+  // can wait for the in-flight tail after a load stops.
+  let inflight = 0;
+  const durations = new Map<string, { n: number; sum: number; samples: number[] }>();
+  const counter = (name: string, by?: string): Telemetry["decisions"] =>
+    ({
+      add(value: number, attributes?: Record<string, unknown>) {
+        const key = by && attributes ? `${name}.${String(attributes[by])}` : name;
+        tallies.set(key, (tallies.get(key) ?? 0) + value);
+      },
+    }) as Telemetry["decisions"];
+  const histogram = {
+    record(value: number, attributes?: Record<string, unknown>) {
+      const key = `${String(attributes?.operation)}.${String(attributes?.outcome)}`;
+      const d = durations.get(key) ?? { n: 0, sum: 0, samples: [] };
+      d.n++;
+      d.sum += value;
+      // Reservoir of the latest 20,000 (enough for percentiles of one run).
+      if (d.samples.length < 20_000) d.samples.push(value);
+      else d.samples[d.n % 20_000] = value;
+      durations.set(key, d);
+    },
+  } as Telemetry["storeDuration"];
+  const base = createTelemetry();
+  const startActiveSpan = base.tracer.startActiveSpan.bind(base.tracer) as (...args: unknown[]) => unknown;
+  const tracer = {
+    startSpan: base.tracer.startSpan.bind(base.tracer),
+    startActiveSpan(...args: unknown[]): unknown {
+      const fn = args[args.length - 1] as (span: Span) => unknown;
+      if (args[0] !== "decision.decide") return startActiveSpan(...args);
+      inflight++;
+      return startActiveSpan(...args.slice(0, -1), (span: Span) => {
+        let ended = false;
+        const end = (time?: TimeInput): void => {
+          if (!ended) inflight--;
+          ended = true;
+          span.end(time);
+        };
+        return fn(new Proxy(span, { get: (target, prop) => (prop === "end" ? end : Reflect.get(target, prop)) }));
+      });
+    },
+  } as unknown as Telemetry["tracer"];
+  return {
+    telemetry: {
+      ...base,
+      tracer,
+      decisions: counter("decisions"),
+      fills: counter("fills", "tier"),
+      noFills: counter("noFills", "reason"),
+      degraded: counter("degraded", "path"),
+      storeDuration: histogram,
+    },
+    snapshot(reset) {
+      const store: Record<string, { n: number; meanMs: number; p50Ms: number; p99Ms: number }> = {};
+      for (const [k, d] of durations) {
+        const sorted = [...d.samples].sort((a, b) => a - b);
+        const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+        store[k] = { n: d.n, meanMs: d.sum / d.n, p50Ms: at(0.5), p99Ms: at(0.99) };
+      }
+      // `?reset=1`: the next snapshot's durations cover only the time since this one.
+      if (reset) durations.clear();
+      return { tallies: Object.fromEntries(tallies), store, inflight };
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (!config.REDIS_URL) throw new Error("bench/server.ts needs REDIS_URL (the benchmark's own redis-server)");
+  const fromHeaders = headerClientIp(config.TRUST_PROXY);
+  const counted = countingTelemetry();
+  const service = await composeService(config, { clientIp: (c) => fromHeaders(c) ?? getConnInfo(c).remote.address, telemetry: counted.telemetry });
+  const { app } = service;
+
+  // Its own long-lived client, configured like the service's hot client (auto-pipelining on).
+  const probe = new Redis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 1, lazyConnect: true });
+  probe.on("error", () => undefined);
+  await probe.connect();
+
+  app.get("/__bench/empty", (c) => c.text("ok"));
+  app.get("/__bench/redis", async (c) => c.text(String(await probe.incr("bench:counter"))));
+
+  app.get("/__bench/stats", (c) => {
+    // `?gc=1` (server started with --expose-gc): collect first, so memory shows what is retained.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (c.req.query("gc") === "1" && gc) gc();
+    const snapshot = service.catalog.current();
+    const placements: Record<string, unknown> = {};
+    for (const [id, p] of snapshot.placements) {
+      let entries = 0;
+      let max = 0;
+      for (const bucket of p.byKey.values()) {
+        entries += bucket.length;
+        max = Math.max(max, bucket.length);
+      }
+      placements[id] = { active: p.activeCampaignCount, open: p.open.length, keys: p.byKey.size, bucketEntries: entries, maxBucket: max };
+    }
+    return c.json({
+      pid: process.pid,
+      uptimeS: process.uptime(),
+      memory: process.memoryUsage(),
+      cpu: process.cpuUsage(),
+      elu: performance.eventLoopUtilization(),
+      catalog: { version: snapshot.version, campaigns: snapshot.campaigns.size, units: snapshot.units.size, placements },
+      breaker: service.breaker.state,
+      counters: counted.snapshot(c.req.query("reset") === "1"),
+    });
+  });
+
+  app.post("/__bench/rebuild", async (c) => {
+    let t = performance.now();
+    const state = await service.stores.catalog.load();
+    const loadMs = performance.now() - t;
+    t = performance.now();
+    compileCatalog(state.document, state.version);
+    const compileMs = performance.now() - t;
+    t = performance.now();
+    await service.catalog.refresh(true);
+    const refreshMs = performance.now() - t;
+    return c.json({ loadMs, compileMs, refreshMs, version: state.version, campaigns: state.document.campaigns.length });
+  });
+
+  app.post("/__bench/candidates", async (c) => {
+    const body = (await c.req.json()) as ProbeBody;
+    const snapshot = service.catalog.current();
+    const nowMs = Date.now();
+    const ctx = buildPageContext(
+      {
+        url: body.page?.url ?? "https://news.example/",
+        section: body.page?.section,
+        topics: body.page?.topics,
+        keywords: body.page?.keywords,
+        language: body.page?.language,
+        country: body.geo?.country,
+        deviceType: body.device?.type,
+      },
+      nowMs,
+    );
+    const slots = (body.slots ?? []).map((slot) => {
+      const placement = snapshot.placements.get(slot.placement);
+      if (!placement) return { id: slot.id, pool: 0, eligible: 0, open: 0 };
+      const input = { ctx, nowMs, hasUserKey: true, placement, pacing: (x: Parameters<typeof service.pacing.verdict>[0], n: number) => service.pacing.verdict(x, n) };
+      const pool = candidateEntries(placement, ctx);
+      let eligible = 0;
+      let eligibleCapped = 0;
+      for (const e of pool) {
+        if (ineligibility(e.campaign, input, false).length === 0) {
+          eligible++;
+          if (e.campaign.caps.length > 0) eligibleCapped++;
+        }
+      }
+      return { id: slot.id, pool: pool.length, eligible, eligibleCapped, open: placement.open.length };
+    });
+    return c.json({ slots });
+  });
+
+  let profiler: Session | undefined;
+  app.post("/__bench/profile/start", async (c) => {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+    await profiler.post("Profiler.start");
+    return c.json({ started: true });
+  });
+  app.post("/__bench/profile/stop", async (c) => {
+    if (!profiler) return c.json({ error: "not profiling" }, 409);
+    const { file } = (await c.req.json()) as { file: string };
+    const { profile } = (await profiler.post("Profiler.stop")) as { profile: CpuProfile };
+    profiler.disconnect();
+    profiler = undefined;
+    writeFileSync(file, JSON.stringify(profile));
+    return c.json({ file, ...summarise(profile) });
+  });
+
+  serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    process.stdout.write(`BENCH_READY ${info.port}\n`);
+  });
+
+  const stop = (): void => {
+    void service
+      .close()
+      .catch(() => undefined)
+      .finally(() => {
+        probe.disconnect();
+        process.exit(0);
+      });
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench server failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
