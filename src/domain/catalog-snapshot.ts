@@ -175,7 +175,7 @@ export interface CollectLimits {
   readonly maxSampled: number;
 }
 
-export const DEFAULT_COLLECT_LIMITS: Omit<CollectLimits, "want"> = { exhaustive: 64, maxSampled: 96 };
+export const DEFAULT_COLLECT_LIMITS: Omit<CollectLimits, "want"> = { exhaustive: 48, maxSampled: 64 };
 
 /**
  * The eligible candidates of a slot, tier by tier, with bounded work: tiers are visited from

@@ -28,9 +28,11 @@ import { pageIndexKeys } from "../domain/targeting.js";
 /**
  * Ranked candidates a slot hands to the walk beyond its capacity: spares for candidates that turn
  * out capped or separated. Past them a slot may stay short even though a lower-ranked campaign
- * could have served — a bound that keeps a decision's cost flat as the catalog grows.
+ * could have served — a bound that keeps a decision's cost (eligibility checks, the plan sent to
+ * Redis) flat as the catalog grows. A reader would have to be capped on more than this many of a
+ * slot's best campaigns at once for it to matter.
  */
-export const CANDIDATE_SPARES = 16;
+export const CANDIDATE_SPARES = 8;
 import { newId } from "../domain/ids.js";
 import { createHash } from "node:crypto";
 import { dayBucket, hourBucket } from "../domain/periods.js";
