@@ -299,6 +299,9 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     });
   };
 
+  let lastDegradedLogMs = Number.NEGATIVE_INFINITY;
+  let degradedSinceLog = 0;
+
   const decide = async (body: DecisionRequest, facts: RequestFacts, span?: Span): Promise<DecisionOutcome> => {
     const started = performance.now();
     const p = planDecision(body, facts, false);

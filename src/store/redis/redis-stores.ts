@@ -258,6 +258,17 @@ export function createRedisMetaStore(redis: SpRedis, keys: Keys): MetaStore {
   };
 }
 
+const U64_MAX = 2n ** 64n - 1n;
+
+/** `<ms>-<seq>` with both parts within 64 bits, and not 0-0 (nothing sorts before it). */
+function isExclusiveStreamId(id: string): boolean {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(id);
+  if (!m) return false;
+  const ms = BigInt(m[1] as string);
+  const seq = BigInt(m[2] as string);
+  return ms <= U64_MAX && seq <= U64_MAX && (ms > 0n || seq > 0n);
+}
+
 export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
   const SCAN_BATCH = 200;
   const MAX_SCANNED = 5000;
@@ -266,7 +277,9 @@ export function createRedisAuditStore(redis: SpRedis, keys: Keys): AuditStore {
       await redis.xadd(keys.audit, "*", "e", JSON.stringify(entry));
     },
     async list(query) {
-      // Newest first; the cursor is the stream id of the last entry examined (exclusive).
+      // Newest first; the cursor is the stream id of the last entry examined (exclusive). A cursor
+      // that is no stream id Redis accepts (0-0, past 2^64) has nothing before it.
+      if (query.cursor !== undefined && !isExclusiveStreamId(query.cursor)) return { items: [], nextCursor: null };
       let end = query.cursor ? `(${query.cursor}` : "+";
       const items: AuditEntry[] = [];
       let scanned = 0;
