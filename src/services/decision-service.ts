@@ -334,7 +334,14 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     } catch (err) {
       degraded = true;
       outcomes = degradedOutcomes(p.plan);
-      logger.warn({ err, decisionId: p.decisionId }, "cap store unavailable; serving uncapped campaigns only");
+      // One line a second during an outage, with how many decisions it stands for: no log flood.
+      degradedSinceLog++;
+      const now = Date.now();
+      if (now - lastDegradedLogMs >= 1000) {
+        logger.warn({ err: err instanceof Error ? err.message : String(err), decisionId: p.decisionId, degradedDecisions: degradedSinceLog }, "cap store unavailable; serving uncapped campaigns only");
+        lastDegradedLogMs = now;
+        degradedSinceLog = 0;
+      }
     }
     if (deps.pacing) {
       outcomes.forEach((o, i) => {
