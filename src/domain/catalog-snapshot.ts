@@ -47,6 +47,8 @@ export interface PlacementEntry {
 export interface TierIndex {
   readonly open: readonly PlacementEntry[];
   readonly byKey: ReadonlyMap<string, readonly PlacementEntry[]>;
+  /** The largest campaign weight in the tier (for weighted sampling). */
+  readonly maxWeight: number;
 }
 
 export interface CompiledPlacement {
@@ -109,7 +111,7 @@ export function compileCatalog(doc: CatalogDocument, version: number): CatalogSn
     const formats = new Set<string>(p.formats);
     const open: PlacementEntry[] = [];
     const byKey = new Map<string, PlacementEntry[]>();
-    const tiers = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>() }));
+    const tiers = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>(), maxWeight: 1 }));
     const push = (map: Map<string, PlacementEntry[]>, k: string, e: PlacementEntry): void => {
       const bucket = map.get(k);
       if (bucket) bucket.push(e);
@@ -124,6 +126,7 @@ export function compileCatalog(doc: CatalogDocument, version: number): CatalogSn
       const entry: PlacementEntry = { campaign: c, units: fitting };
       const keys = requiredIndexKeys(c.source.targeting);
       const tier = tiers[c.tierRank] as (typeof tiers)[number];
+      tier.maxWeight = Math.max(tier.maxWeight, c.weight);
       if (!keys) {
         open.push(entry);
         tier.open.push(entry);
@@ -171,20 +174,28 @@ export interface CollectLimits {
   readonly want: number;
   /** A tier with at most this many index entries is evaluated whole; a larger one is sampled. */
   readonly exhaustive: number;
-  /** Entries evaluated at most per sampled tier. */
-  readonly maxSampled: number;
+  /** Random draws at most per sampled tier (a draw is cheap; only accepted draws are evaluated). */
+  readonly maxDraws: number;
 }
 
-export const DEFAULT_COLLECT_LIMITS: Omit<CollectLimits, "want"> = { exhaustive: 48, maxSampled: 64 };
+export const DEFAULT_COLLECT_LIMITS: Omit<CollectLimits, "want"> = { exhaustive: 16, maxDraws: 256 };
+
+/** One visited tier's eligible entries; `ranked` when they are already in weighted random order. */
+export interface CollectedTier {
+  readonly entries: PlacementEntry[];
+  readonly ranked: boolean;
+}
 
 /**
  * The eligible candidates of a slot, tier by tier, with bounded work: tiers are visited from
- * sponsorship down and a lower tier only while fewer than `want` candidates are eligible. A tier's
+ * sponsorship down, a lower tier only while fewer than `want` candidates are eligible. A tier's
  * entries (its open list plus the buckets of the page's keys) are evaluated whole when there are at
- * most `exhaustive` of them; otherwise entries are drawn uniformly at random (each once) until `want`
- * are eligible or `maxSampled` were evaluated. So a decision's cost is bounded whatever the catalog
- * size; ranking by weight happens on what was collected. Returns the eligible entries of each tier
- * visited, in visiting order (not yet ranked).
+ * most `exhaustive` of them (the caller then ranks them). A larger tier is sampled by weight: an
+ * entry is drawn uniformly and accepted with probability weight / the tier's largest weight, each
+ * campaign once, until `want` are eligible or `maxDraws` draws were made. Accepting in that order is
+ * successive weighted sampling without replacement, so the sample comes out already ranked
+ * (a campaign of weight 3 leads one of weight 1 three times as often, as Efraimidis–Spirakis
+ * ranking gives). A decision's cost is thus bounded whatever the catalog size.
  */
 export function collectCandidates(
   placement: CompiledPlacement,
@@ -192,9 +203,9 @@ export function collectCandidates(
   isEligible: (entry: PlacementEntry) => boolean,
   random: () => number,
   limits: CollectLimits,
-): PlacementEntry[][] {
+): CollectedTier[] {
   const stamp = (stampCounter = (stampCounter + 1) % 0x3fffffff) + 1;
-  const perTier: PlacementEntry[][] = [];
+  const perTier: CollectedTier[] = [];
   let found = 0;
   for (const tier of placement.tiers) {
     if (found >= limits.want) break;
@@ -205,20 +216,24 @@ export function collectCandidates(
     }
     let total = 0;
     for (const l of lists) total += l.length;
+    if (total === 0) continue;
     const eligible: PlacementEntry[] = [];
     const consider = (e: PlacementEntry): void => {
       if (e.campaign.seen === stamp) return;
       e.campaign.seen = stamp;
       if (isEligible(e)) eligible.push(e);
     };
-    if (total <= limits.exhaustive) {
+    const sampled = total > limits.exhaustive;
+    if (!sampled) {
       for (const l of lists) for (const e of l) consider(e);
     } else {
-      for (let n = 0; n < limits.maxSampled && found + eligible.length < limits.want; n++) {
+      const maxWeight = tier.maxWeight;
+      for (let n = 0; n < limits.maxDraws && found + eligible.length < limits.want; n++) {
         let r = Math.floor(random() * total);
         for (const l of lists) {
           if (r < l.length) {
-            consider(l[r] as PlacementEntry);
+            const e = l[r] as PlacementEntry;
+            if (e.campaign.seen !== stamp && random() * maxWeight < e.campaign.weight) consider(e);
             break;
           }
           r -= l.length;
@@ -226,7 +241,7 @@ export function collectCandidates(
       }
     }
     found += eligible.length;
-    perTier.push(eligible);
+    perTier.push({ entries: eligible, ranked: sampled });
   }
   return perTier;
 }

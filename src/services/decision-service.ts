@@ -212,7 +212,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       const want = (slotCapacity[slotIndex] ?? 0) + CANDIDATE_SPARES;
       const ranked = explain
         ? rank(explainPool(snapshot, placement, filter).filter(evaluate))
-        : collectCandidates(placement, pageKeys, evaluate, random, { want, ...DEFAULT_COLLECT_LIMITS }).flatMap(rank);
+        : collectCandidates(placement, pageKeys, evaluate, random, { want, ...DEFAULT_COLLECT_LIMITS }).flatMap((t) => (t.ranked ? t.entries : rank(t.entries)));
       if (explain && ranked.length > want) {
         const beyond = new Set(ranked.slice(want).map((e) => e.campaign.id));
         for (const c of slotPlan.considered) {
