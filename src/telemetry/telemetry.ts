@@ -45,9 +45,9 @@ export function createTelemetry(version = "1.0.0"): Telemetry {
   };
 }
 
-/** Runs `fn` in a child span named `name`; errors mark the span and are rethrown. */
-export async function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+/** Runs `fn` in a span named `name` (a child of the active one); errors mark the span and are rethrown. */
+export async function inSpan<T>(tracer: Tracer, name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind?: SpanKind): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes, ...(kind === undefined ? {} : { kind }) }, async (span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -85,19 +85,7 @@ export function serverSpan<T>(t: Telemetry, name: string, headers: Headers, attr
       return keys;
     },
   });
-  return context.with(parent, () =>
-    t.tracer.startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, async (span) => {
-      try {
-        return await fn(span);
-      } catch (err) {
-        span.recordException(err instanceof Error ? err : String(err));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw err;
-      } finally {
-        span.end();
-      }
-    }),
-  );
+  return context.with(parent, () => inSpan(t.tracer, name, attributes, fn, SpanKind.SERVER));
 }
 
 /** `trace_id` and `span_id` of the active span, for log lines (empty when not traced). */

@@ -6,7 +6,8 @@
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
 import { walkPlan, type CandidateOutcome, type SelectionPlan } from "../../domain/selection.js";
-import { entityChanges, PLURAL } from "../../domain/catalog-diff.js";
+import { PLURAL } from "../../domain/catalog-diff.js";
+import { convenienceWrites } from "../catalog-writes.js";
 import type { Keys } from "../keys.js";
 import type {
   AuditEntry,
@@ -14,7 +15,6 @@ import type {
   CapStore,
   CatalogStore,
   CatalogVersionRecord,
-  CatalogWriteMeta,
   CounterHash,
   EventStore,
   KeyRecord,
@@ -34,7 +34,6 @@ export function createMemoryCatalogStore(): CatalogStore {
   const listeners = new Set<(version: number) => void>();
   let version = 0;
   const table = (kind: EntityKind): Map<string, unknown> => entities.get(kind) as Map<string, unknown>;
-  const meta = (action: CatalogWriteMeta["action"]): CatalogWriteMeta => ({ at: new Date().toISOString(), actor: "system", action });
   const store: CatalogStore = {
     async load() {
       const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
@@ -65,17 +64,9 @@ export function createMemoryCatalogStore(): CatalogStore {
       for (const l of listeners) queueMicrotask(() => l(v));
       return version;
     },
-    async put(kind, entity) {
-      return (await store.apply([{ kind, id: entity.id, after: entity }], meta("update"))) as number;
-    },
-    async remove(kind, id) {
-      return (await store.apply([{ kind, id, after: null }], meta("delete"))) as number;
-    },
-    async replace(document) {
-      const { document: current } = await store.load();
-      const writes = entityChanges(current, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
-      return (await store.apply(writes, meta("import"))) as number;
-    },
+    put: (kind, entity) => writes.put(kind, entity),
+    remove: (kind, id) => writes.remove(kind, id),
+    replace: (document) => writes.replace(document),
     async versions({ before, limit }) {
       const out: CatalogVersionRecord[] = [];
       for (let v = before === undefined ? version : before - 1; v >= 1 && out.length < limit; v--) {
@@ -100,6 +91,7 @@ export function createMemoryCatalogStore(): CatalogStore {
       };
     },
   };
+  const writes = convenienceWrites(store);
   return store;
 }
 

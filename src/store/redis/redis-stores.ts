@@ -4,7 +4,8 @@
  * version change.
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
-import { entityChanges, PLURAL } from "../../domain/catalog-diff.js";
+import { PLURAL } from "../../domain/catalog-diff.js";
+import { convenienceWrites } from "../catalog-writes.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
 import { encodePlan, encodeRecord } from "../lua/serve.js";
@@ -15,7 +16,6 @@ import type {
   CatalogState,
   CatalogStore,
   CatalogVersionRecord,
-  CatalogWriteMeta,
   CounterHash,
   EventStore,
   KeyRecord,
@@ -76,17 +76,9 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
       );
       return v < 0 ? undefined : v;
     },
-    async put(kind, entity) {
-      return (await store.apply([{ kind, id: entity.id, after: entity }], systemMeta("update"))) as number;
-    },
-    async remove(kind, id) {
-      return (await store.apply([{ kind, id, after: null }], systemMeta("delete"))) as number;
-    },
-    async replace(document) {
-      const { document: current } = await store.load();
-      const writes = entityChanges(current, document).map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
-      return (await store.apply(writes, systemMeta("import"))) as number;
-    },
+    put: (kind, entity) => writes.put(kind, entity),
+    remove: (kind, id) => writes.remove(kind, id),
+    replace: (document) => writes.replace(document),
     async versions({ before, limit }) {
       const top = before === undefined ? await store.version() : before - 1;
       const wanted: number[] = [];
@@ -114,12 +106,8 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
       };
     },
   };
+  const writes = convenienceWrites(store);
   return store;
-}
-
-/** Writes made by the service itself (seeding, store-level convenience calls). */
-export function systemMeta(action: CatalogWriteMeta["action"]): CatalogWriteMeta {
-  return { at: new Date().toISOString(), actor: "system", action };
 }
 
 export const DEFAULT_RETENTION: RetentionPolicy = { hourlyDays: 14, dailyDays: 800, streamMaxLen: 1_000_000 };
