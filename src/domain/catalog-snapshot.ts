@@ -92,7 +92,13 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
   };
 }
 
-export function compileCatalog(doc: CatalogDocument, version: number): CatalogSnapshot {
+/**
+ * Compiles a catalog document. With `previous`, a campaign whose source object, advertiser object
+ * and units are the very same objects as in `previous` keeps its compiled form (targeting
+ * closures, sets): after a single-entity change only that entity is compiled again; the indexes
+ * are rebuilt, which is cheap.
+ */
+export function compileCatalog(doc: CatalogDocument, version: number, previous?: CatalogSnapshot): CatalogSnapshot {
   const advertisers = new Map(doc.advertisers.map((a) => [a.id, a]));
   const units = new Map(doc.units.map((u) => [u.id, u]));
   const unitsByCampaign = new Map<string, Unit[]>();
@@ -103,7 +109,16 @@ export function compileCatalog(doc: CatalogDocument, version: number): CatalogSn
   }
   const campaigns = new Map<string, CompiledCampaign>();
   for (const c of doc.campaigns) {
-    campaigns.set(c.id, compileCampaign(c, advertisers.get(c.advertiserId), unitsByCampaign.get(c.id) ?? []));
+    const advertiser = advertisers.get(c.advertiserId);
+    const campaignUnits = unitsByCampaign.get(c.id) ?? [];
+    const before = previous?.campaigns.get(c.id);
+    const reusable =
+      before !== undefined &&
+      before.source === c &&
+      previous?.advertisers.get(c.advertiserId) === advertiser &&
+      before.units.length === campaignUnits.length &&
+      before.units.every((u, i) => u === campaignUnits[i]);
+    campaigns.set(c.id, reusable ? before : compileCampaign(c, advertiser, campaignUnits));
   }
 
   const placements = new Map<string, CompiledPlacement>();

@@ -21,6 +21,9 @@ import type { Logger } from "../telemetry/logger.js";
 import type { CatalogStore, CatalogWrite, CatalogWriteMeta } from "../store/ports.js";
 import { applyChanges, diffCatalogs, entityChanges, type CatalogDiff } from "../domain/catalog-diff.js";
 
+/** Past this many versions behind, a refresh reads the whole catalog instead of the changes. */
+const INCREMENTAL_MAX_VERSIONS = 50;
+
 const ID_PREFIX: Record<EntityKind, string> = { advertiser: "adv", placement: "plc", campaign: "cmp", unit: "unit" };
 
 const PLURAL = { advertiser: "advertisers", placement: "placements", campaign: "campaigns", unit: "units" } as const;
@@ -117,13 +120,34 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   let refreshing: Promise<boolean> | undefined;
   let storeBehindLogged = false;
 
-  const reload = async (): Promise<void> => {
+  /** Reads the whole catalog and compiles it. */
+  const fullReload = async (allowOlder: boolean): Promise<void> => {
     const state = await store.load();
+    // A slower, concurrent reload must not replace a newer snapshot with an older one.
+    if (state.version < snapshot.version && !allowOlder) return;
     const started = performance.now();
-    const next = compileCatalog(state.document, state.version);
+    const next = compileCatalog(state.document, state.version, snapshot);
     doc = state.document;
     snapshot = next;
     logger.debug({ version: state.version, campaigns: state.document.campaigns.length, ms: Math.round(performance.now() - started) }, "catalog snapshot rebuilt");
+  };
+
+  /**
+   * Brings the snapshot to the stored version. When the versions in between are still recorded
+   * (and few), only their changes are read and applied, and only the changed entities are compiled
+   * again; otherwise the whole catalog is read.
+   */
+  const reload = async (allowOlder = false): Promise<void> => {
+    const current = snapshot.version;
+    const records = current > 0 ? await store.changesAfter(current) : undefined;
+    if (!records || records.length === 0 || records.length > INCREMENTAL_MAX_VERSIONS) return fullReload(allowOlder);
+    const last = records[records.length - 1] as (typeof records)[number];
+    if (snapshot.version !== current) return reload(allowOlder); // another reload got there first
+    const started = performance.now();
+    const next = applyChanges(doc, records.flatMap((r) => r.changes), "forward");
+    snapshot = compileCatalog(next, last.version, snapshot);
+    doc = next;
+    logger.debug({ version: last.version, versions: records.length, ms: Math.round(performance.now() - started) }, "catalog snapshot updated");
   };
 
   /**
@@ -142,7 +166,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
         return false;
       }
       storeBehindLogged = false;
-      await reload();
+      await reload(acceptOlder);
       return true;
     })();
     refreshing = run;

@@ -1,0 +1,53 @@
+/**
+ * Catalog rebuilds after a change: only the changed campaign is compiled again, on the instance
+ * that wrote it and on another instance sharing the store (which reads the version's changes,
+ * not the whole catalog).
+ */
+import { describe, expect, it } from "vitest";
+import { createKeys } from "../../src/store/keys.js";
+import { createMemoryStores } from "../../src/store/memory/memory-stores.js";
+import { auth, buildTestService, fakeClock } from "../helpers/app.js";
+
+describe("incremental catalog rebuilds", () => {
+  it("keeps the compiled form of every unchanged campaign and recompiles only the one patched, on both instances", async () => {
+    const clock = fakeClock();
+    const stores = createMemoryStores(createKeys("incremental"), clock.now);
+    const a = await buildTestService({ stores, clock: clock.now });
+    const b = await buildTestService({ stores, clock: clock.now, seed: false });
+    try {
+      await b.catalog.refresh(true);
+      const beforeA = a.catalog.current();
+      const beforeB = b.catalog.current();
+      const loads: string[] = [];
+      const load = stores.catalog.load.bind(stores.catalog);
+      (stores.catalog as { load: typeof load }).load = async () => {
+        loads.push("load");
+        return load();
+      };
+
+      const res = await a.app.request("/v1/admin/campaigns/microsoft-quantum", { method: "PATCH", headers: auth(), body: JSON.stringify({ weight: 9 }) });
+      expect(res.status).toBe(200);
+      expect(await b.catalog.refresh()).toBe(true);
+
+      for (const [before, after] of [
+        [beforeA, a.catalog.current()],
+        [beforeB, b.catalog.current()],
+      ] as const) {
+        expect(after.version).toBe(before.version + 1);
+        expect(after.campaigns.get("microsoft-quantum")?.weight).toBe(9);
+        expect(after.campaigns.get("microsoft-quantum")).not.toBe(before.campaigns.get("microsoft-quantum"));
+        expect(after.campaigns.get("walmart-us-manufacturing")).toBe(before.campaigns.get("walmart-us-manufacturing"));
+        expect(after.campaigns.get("newsroom-daily")).toBe(before.campaigns.get("newsroom-daily"));
+      }
+      // Neither instance read the whole catalog for one change.
+      expect(loads).toEqual([]);
+      // And the documents agree with the store.
+      const stored = await load();
+      expect(a.catalog.document()).toEqual(stored.document);
+      expect(b.catalog.document()).toEqual(stored.document);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
