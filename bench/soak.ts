@@ -44,6 +44,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
+import { mulberry32 } from "./prng.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PRELOAD = fileURLToPath(new URL("./soak-preload.mjs", import.meta.url));
@@ -261,17 +262,7 @@ async function startServer(redisUrl: string, statsDir: string): Promise<SoakServ
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-/** Mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 interface SamplePage {
   slug: string;
