@@ -25,10 +25,10 @@ import { relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { Redis } from "ioredis";
-import { ConfigError, parseConfig } from "../src/config.js";
-import { composeService, headerClientIp } from "../src/compose.js";
+import { parseConfigOrExit } from "../src/config.js";
+import { composeService } from "../src/compose.js";
+import { nodeClientIp } from "../src/node-client-ip.js";
 import { candidateEntries, compileCatalog, ineligibility } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
 import type { Span, TimeInput } from "@opentelemetry/api";
@@ -171,20 +171,10 @@ function countingTelemetry(): { telemetry: Telemetry; snapshot(reset: boolean): 
 }
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = parseConfigOrExit(process.env);
   if (!config.REDIS_URL) throw new Error("bench/server.ts needs REDIS_URL (the benchmark's own redis-server)");
-  const fromHeaders = headerClientIp(config.TRUST_PROXY);
   const counted = countingTelemetry();
-  const service = await composeService(config, { clientIp: (c) => fromHeaders(c) ?? getConnInfo(c).remote.address, telemetry: counted.telemetry });
+  const service = await composeService(config, { clientIp: nodeClientIp(config.TRUST_PROXY), telemetry: counted.telemetry });
   const { app } = service;
 
   // Its own long-lived client, configured like the service's hot client (auto-pipelining on).

@@ -120,3 +120,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ALLOWED_ORIGINS: !e.ALLOWED_ORIGINS || e.ALLOWED_ORIGINS === "*" ? "*" : e.ALLOWED_ORIGINS.split(",").map((o) => o.replace(/\/+$/, "")),
   };
 }
+
+/** For entry points: the configuration, or exit 1 with a message naming every bad variable. */
+export function parseConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -3,23 +3,13 @@
  * and on SIGTERM/SIGINT stop accepting, drain in-flight requests, then close the stores.
  */
 import { serve } from "@hono/node-server";
-import { ConfigError, parseConfig } from "./config.js";
-import { getConnInfo } from "@hono/node-server/conninfo";
-import { composeService, headerClientIp } from "./compose.js";
+import { parseConfigOrExit } from "./config.js";
+import { composeService } from "./compose.js";
+import { nodeClientIp } from "./node-client-ip.js";
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const fromHeaders = headerClientIp(config.TRUST_PROXY);
-  const service = await composeService(config, { clientIp: (c) => fromHeaders(c) ?? getConnInfo(c).remote.address });
+  const config = parseConfigOrExit(process.env);
+  const service = await composeService(config, { clientIp: nodeClientIp(config.TRUST_PROXY) });
   const { logger } = service;
   const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info({ port: info.port, store: service.stores.kind, catalogVersion: service.catalog.current().version }, "listening");
