@@ -25,6 +25,7 @@
  * for the production deadline; degraded responses are counted either way.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { buildNodeEntry } from "../scripts/node-bundle.js";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -117,7 +118,9 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
     // interactive edits.
     ADMIN_TIMEOUT_MS: process.env.ADMIN_TIMEOUT_MS ?? "60000",
   });
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/server.ts"], {
+  // The server runs as compiled JavaScript, as `npm start` runs it (dist/server.js), not through tsx.
+  const entry = await buildNodeEntry("bench/server.ts", "dist/bench/server.js");
+  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--enable-source-maps", entry], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],

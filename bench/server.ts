@@ -21,14 +21,17 @@
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { relative } from "node:path";
+import { dirname, relative, resolve } from "node:path";
+import { findSourceMap } from "node:module";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { parseConfigOrExit } from "../src/config.js";
 import { composeService } from "../src/compose.js";
 import { nodeClientIp } from "../src/node-client-ip.js";
+import { loadNodeAssets } from "../src/node-assets.js";
+import { PROJECT_ROOT } from "../src/project-root.js";
 import { candidateEntries, compileCatalog, ineligibility } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
 import type { Span, TimeInput } from "@opentelemetry/api";
@@ -42,13 +45,13 @@ interface ProbeBody {
 }
 
 interface CpuProfile {
-  nodes: { id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number } }[];
   samples?: number[];
   startTime: number;
   endTime: number;
 }
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = PROJECT_ROOT;
 
 /** Self time per function (name + file:line), biggest first; idle time left out of the percentages. */
 /** Where a frame's code lives, coarsely: a src/ or bench/ file, a package, a node: module, or a V8 pseudo-frame. */
@@ -59,6 +62,19 @@ function area(url: string, functionName: string): string {
   const parts = path.split("/");
   if (parts[0] === "node_modules") return parts.slice(0, parts[1]?.startsWith("@") ? 3 : 2).join("/");
   return path;
+}
+
+/**
+ * A frame of the bundled server (dist/bench/server.js) mapped back to its TypeScript source through
+ * the bundle's source map, so the summary names src/ files and lines.
+ */
+function original(frame: { url: string; lineNumber: number; columnNumber?: number }): { url: string; lineNumber: number } {
+  if (!frame.url.startsWith("file://")) return frame;
+  const map = findSourceMap(fileURLToPath(frame.url));
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as { originalSource?: string; originalLine?: number } | undefined;
+  if (!entry?.originalSource) return frame;
+  const source = entry.originalSource.startsWith("file://") ? entry.originalSource : pathToFileURL(resolve(dirname(fileURLToPath(frame.url)), entry.originalSource)).href;
+  return { url: source, lineNumber: entry.originalLine ?? frame.lineNumber };
 }
 
 function summarise(profile: CpuProfile): {
@@ -75,10 +91,11 @@ function summarise(profile: CpuProfile): {
     const hits = node.hitCount ?? 0;
     if (hits === 0 || node.callFrame.functionName === "(idle)") continue;
     busy += hits;
-    const a = area(node.callFrame.url, node.callFrame.functionName);
+    const frame = original(node.callFrame);
+    const a = area(frame.url, node.callFrame.functionName);
     byArea.set(a, (byArea.get(a) ?? 0) + hits);
-    const url = node.callFrame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(node.callFrame.url)) : node.callFrame.url;
-    const where = url ? `${url}:${node.callFrame.lineNumber + 1}` : "";
+    const url = frame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(frame.url)) : frame.url;
+    const where = url ? `${url}:${frame.lineNumber + 1}` : "";
     const name = node.callFrame.functionName || "(anonymous)";
     const key = `${name} ${where}`;
     const entry = byFrame.get(key) ?? { name, where, hits: 0 };
@@ -174,7 +191,7 @@ async function main(): Promise<void> {
   const config = parseConfigOrExit(process.env);
   if (!config.REDIS_URL) throw new Error("bench/server.ts needs REDIS_URL (the benchmark's own redis-server)");
   const counted = countingTelemetry();
-  const service = await composeService(config, { clientIp: nodeClientIp(config.TRUST_PROXY), telemetry: counted.telemetry });
+  const service = await composeService(config, { clientIp: nodeClientIp(config.TRUST_PROXY), telemetry: counted.telemetry, assets: await loadNodeAssets() });
   const { app } = service;
 
   // Its own long-lived client, configured like the service's hot client (auto-pipelining on).

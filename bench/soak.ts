@@ -8,8 +8,8 @@
  *
  * What it does:
  *   1. starts its own redis-server on a free port (never 6379; temp dir, `--save "" --appendonly no`);
- *   2. starts the service as a child process, `node --import tsx --import bench/soak-preload.mjs
- *      src/server.ts` (what `tsx src/server.ts` runs, plus the preload), on Redis with
+ *   2. starts the service as a child process, `node --import bench/soak-preload.mjs
+ *      dist/server.js` (what `npm start` runs, plus the preload; built first), on Redis with
  *      SEED_SAMPLE_DATA=true, NODE_ENV=production, LOG_LEVEL=warn and beacon/click limits raised;
  *      the preload appends the event-loop delay (`monitorEventLoopDelay`) and memory every 10 s to
  *      a file — src/ is not touched;
@@ -37,6 +37,7 @@
  * STORE_TIMEOUT_MS, default 30 ms, opened the circuit: capped campaigns withheld).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { buildNodeEntry } from "../scripts/node-bundle.js";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
@@ -226,7 +227,8 @@ async function startServer(redisUrl: string, statsDir: string): Promise<SoakServ
     SOAK_STATS_FILE: statsFile,
     SOAK_STATS_INTERVAL_MS: "10000",
   });
-  const child = spawn(process.execPath, ["--import", "tsx", "--import", pathToFileURL(PRELOAD).href, "src/server.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const entry = await buildNodeEntry("src/server.ts", "dist/server.js");
+  const child = spawn(process.execPath, ["--enable-source-maps", "--import", pathToFileURL(PRELOAD).href, entry], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const logTail: string[] = [];
   const collect = (d: Buffer): void => {
     for (const line of d.toString().split("\n")) {

@@ -17,6 +17,7 @@
  * Prints a markdown table (the figures in docs/edge.md); writes nothing.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { buildNodeEntry } from "./node-bundle.js";
 import { cpus, loadavg } from "node:os";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
@@ -128,7 +129,8 @@ async function load(base: string, kind: "healthz" | "decision"): Promise<{ rps: 
 
 async function startNode(redisUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  const entry = await buildNodeEntry("src/server.ts", "dist/server.js");
+  const child: ChildProcess = spawn(process.execPath, ["--enable-source-maps", entry], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", REDIS_URL: redisUrl, TRACKING_SECRET, ADMIN_API_KEY: OPS_KEY, LOG_LEVEL: "warn", NODE_ENV: "production" },

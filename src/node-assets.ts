@@ -4,14 +4,15 @@ import type { ServiceAssets } from "./compose.js";
 import { CatalogDocumentSchema, type CatalogDocument } from "./domain/catalog-schema.js";
 import type { DemoStory } from "./web/demo-article.js";
 import { loadEmbed } from "./web/embed-asset.js";
+import { projectPath } from "./project-root.js";
 
 export function loadSampleStories(): DemoStory[] {
-  return JSON.parse(readFileSync(new URL("./data/sample-pages.json", import.meta.url), "utf8")) as DemoStory[];
+  return JSON.parse(readFileSync(projectPath("src", "data", "sample-pages.json"), "utf8")) as DemoStory[];
 }
 
 /** The sample catalog bundled with the service (src/data/sample-catalog.json). */
 export function loadSampleCatalog(): CatalogDocument {
-  return CatalogDocumentSchema.parse(JSON.parse(readFileSync(new URL("./data/sample-catalog.json", import.meta.url), "utf8")) as unknown);
+  return CatalogDocumentSchema.parse(JSON.parse(readFileSync(projectPath("src", "data", "sample-catalog.json"), "utf8")) as unknown);
 }
 
 export async function loadNodeAssets(): Promise<ServiceAssets> {

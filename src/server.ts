@@ -6,10 +6,11 @@ import { serve } from "@hono/node-server";
 import { parseConfigOrExit } from "./config.js";
 import { composeService } from "./compose.js";
 import { nodeClientIp } from "./node-client-ip.js";
+import { loadNodeAssets } from "./node-assets.js";
 
 async function main(): Promise<void> {
   const config = parseConfigOrExit(process.env);
-  const service = await composeService(config, { clientIp: nodeClientIp(config.TRUST_PROXY) });
+  const service = await composeService(config, { clientIp: nodeClientIp(config.TRUST_PROXY), assets: await loadNodeAssets() });
   const { logger } = service;
   const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     logger.info({ port: info.port, store: service.stores.kind, catalogVersion: service.catalog.current().version }, "listening");

@@ -41,14 +41,22 @@ export interface CompiledCampaign {
 export interface PlacementEntry {
   readonly campaign: CompiledCampaign;
   readonly units: readonly Unit[];
+  /** The index keys whose buckets hold this entry; undefined for an entry of the `open` list. */
+  readonly indexKeys?: readonly string[];
+}
+
+/** A list of index entries with the running sum of their campaigns' weights, for weighted draws. */
+export interface WeightedList {
+  readonly entries: readonly PlacementEntry[];
+  /** cumulative[i] = the weights of entries[0..i], summed. */
+  readonly cumulative: Float64Array;
+  readonly total: number;
 }
 
 /** One tier's part of a placement's index. */
 export interface TierIndex {
-  readonly open: readonly PlacementEntry[];
-  readonly byKey: ReadonlyMap<string, readonly PlacementEntry[]>;
-  /** The largest campaign weight in the tier (for weighted sampling). */
-  readonly maxWeight: number;
+  readonly open: WeightedList;
+  readonly byKey: ReadonlyMap<string, WeightedList>;
 }
 
 export interface CompiledPlacement {
@@ -126,7 +134,7 @@ export function compileCatalog(doc: CatalogDocument, version: number, previous?:
     const formats = new Set<string>(p.formats);
     const open: PlacementEntry[] = [];
     const byKey = new Map<string, PlacementEntry[]>();
-    const tiers = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>(), maxWeight: 1 }));
+    const tierLists = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>() }));
     const push = (map: Map<string, PlacementEntry[]>, k: string, e: PlacementEntry): void => {
       const bucket = map.get(k);
       if (bucket) bucket.push(e);
@@ -138,10 +146,9 @@ export function compileCatalog(doc: CatalogDocument, version: number, previous?:
       activeCampaignCount++;
       const fitting = c.units.filter((u) => formats.has(u.format));
       if (fitting.length === 0) continue;
-      const entry: PlacementEntry = { campaign: c, units: fitting };
       const keys = requiredIndexKeys(c.source.targeting);
-      const tier = tiers[c.tierRank] as (typeof tiers)[number];
-      tier.maxWeight = Math.max(tier.maxWeight, c.weight);
+      const entry: PlacementEntry = keys ? { campaign: c, units: fitting, indexKeys: keys } : { campaign: c, units: fitting };
+      const tier = tierLists[c.tierRank] as (typeof tierLists)[number];
       if (!keys) {
         open.push(entry);
         tier.open.push(entry);
@@ -152,9 +159,30 @@ export function compileCatalog(doc: CatalogDocument, version: number, previous?:
         push(tier.byKey, k, entry);
       }
     }
+    const tiers = tierLists.map((t) => ({ open: weightedList(t.open), byKey: new Map([...t.byKey].map(([k, list]) => [k, weightedList(list)])) }));
     placements.set(p.id, { source: p, formats, activeCampaignCount, open, byKey, tiers });
   }
   return { version, advertisers, placements, campaigns, units };
+}
+
+function weightedList(entries: readonly PlacementEntry[]): WeightedList {
+  const cumulative = new Float64Array(entries.length);
+  let total = 0;
+  for (let i = 0; i < entries.length; i++) cumulative[i] = total += (entries[i] as PlacementEntry).campaign.weight;
+  return { entries, cumulative, total };
+}
+
+/** The index of the first entry whose running weight exceeds `r` (0 <= r < list.total). */
+function drawFrom(list: WeightedList, r: number): number {
+  const cum = list.cumulative;
+  let lo = 0;
+  let hi = cum.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((cum[mid] as number) > r) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 let stampCounter = 0;
@@ -205,9 +233,11 @@ export interface CollectedTier {
  * The eligible candidates of a slot, tier by tier, with bounded work: tiers are visited from
  * sponsorship down, a lower tier only while fewer than `want` candidates are eligible. A tier's
  * entries (its open list plus the buckets of the page's keys) are evaluated whole when there are at
- * most `exhaustive` of them (the caller then ranks them). A larger tier is sampled by weight: an
- * entry is drawn uniformly and accepted with probability weight / the tier's largest weight, each
- * campaign once, until `want` are eligible or `maxDraws` draws were made. Accepting in that order is
+ * most `exhaustive` of them (the caller then ranks them). A larger tier is sampled by weight: each
+ * draw picks an entry with probability proportional to its campaign's weight (running weight sums
+ * and a binary search), each campaign once, until `want` are eligible or `maxDraws` draws were
+ * made. A campaign that sits in several of the page's buckets is accepted with probability
+ * 1 / (their number), so it is not favoured for matching more keys. Accepting in draw order is
  * successive weighted sampling without replacement, so the sample comes out already ranked
  * (a campaign of weight 3 leads one of weight 1 three times as often, as Efraimidis–Spirakis
  * ranking gives). A decision's cost is thus bounded whatever the catalog size.
@@ -220,39 +250,57 @@ export function collectCandidates(
   limits: CollectLimits,
 ): CollectedTier[] {
   const stamp = (stampCounter = (stampCounter + 1) % 0x3fffffff) + 1;
+  const keySet = pageKeys.length > 0 ? new Set(pageKeys) : undefined;
   const perTier: CollectedTier[] = [];
+  const lists: WeightedList[] = [];
   let found = 0;
   for (const tier of placement.tiers) {
     if (found >= limits.want) break;
-    const lists: (readonly PlacementEntry[])[] = tier.open.length > 0 ? [tier.open] : [];
-    for (const k of pageKeys) {
-      const bucket = tier.byKey.get(k);
-      if (bucket) lists.push(bucket);
+    lists.length = 0;
+    if (tier.open.entries.length > 0) lists.push(tier.open);
+    if (keySet && tier.byKey.size > 0) {
+      for (const k of keySet) {
+        const bucket = tier.byKey.get(k);
+        if (bucket) lists.push(bucket);
+      }
     }
-    let total = 0;
-    for (const l of lists) total += l.length;
-    if (total === 0) continue;
+    let count = 0;
+    let weight = 0;
+    for (const l of lists) {
+      count += l.entries.length;
+      weight += l.total;
+    }
+    if (count === 0) continue;
     const eligible: PlacementEntry[] = [];
-    const consider = (e: PlacementEntry): void => {
-      if (e.campaign.seen === stamp) return;
-      e.campaign.seen = stamp;
-      if (isEligible(e)) eligible.push(e);
-    };
-    const sampled = total > limits.exhaustive;
+    const sampled = count > limits.exhaustive;
     if (!sampled) {
-      for (const l of lists) for (const e of l) consider(e);
+      for (const l of lists) {
+        for (const e of l.entries) {
+          if (e.campaign.seen === stamp) continue;
+          e.campaign.seen = stamp;
+          if (isEligible(e)) eligible.push(e);
+        }
+      }
     } else {
-      const maxWeight = tier.maxWeight;
       for (let n = 0; n < limits.maxDraws && found + eligible.length < limits.want; n++) {
-        let r = Math.floor(random() * total);
+        let r = random() * weight;
+        let list = lists[lists.length - 1] as WeightedList;
         for (const l of lists) {
-          if (r < l.length) {
-            const e = l[r] as PlacementEntry;
-            if (e.campaign.seen !== stamp && random() * maxWeight < e.campaign.weight) consider(e);
+          if (r < l.total) {
+            list = l;
             break;
           }
-          r -= l.length;
+          r -= l.total;
         }
+        const e = list.entries[drawFrom(list, Math.min(r, list.total - 1e-9))] as PlacementEntry;
+        if (e.campaign.seen === stamp) continue;
+        if (e.indexKeys && keySet && e.indexKeys.length > 1) {
+          let m = 0;
+          for (const k of e.indexKeys) if (keySet.has(k)) m++;
+          if (m > 1 && random() * m >= 1) continue;
+        }
+        e.campaign.seen = stamp;
+        if (isEligible(e)) eligible.push(e);
       }
     }
     found += eligible.length;

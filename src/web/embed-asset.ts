@@ -6,14 +6,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { projectPath } from "../project-root.js";
 
 /** The budget of API.md: at most 4 KB gzipped. */
 export const EMBED_GZIP_BUDGET = 4096;
 
-const SOURCE = fileURLToPath(new URL("./embed/embed.ts", import.meta.url));
-const OUTPUT = fileURLToPath(new URL("../../dist/web/embed.js", import.meta.url));
+const SOURCE = projectPath("src", "web", "embed", "embed.ts");
+const OUTPUT = projectPath("dist", "web", "embed.js");
 
 export interface EmbedAsset {
   readonly code: string;

@@ -215,4 +215,33 @@ describe.skipIf(!redis)("the Lua serve script is equivalent to walkPlan", () => 
       { seed: SEED + 2, numRuns: RUNS / 2 },
     );
   });
+  it("every report key a serve writes gets a TTL once, also when the hour's first serve had no user key", async () => {
+    const keys = createKeys(`lua-eq-${++caseSeq}`);
+    const store = createRedisCapStore(client, keys, { hourlyDays: 2, dailyDays: 30, streamMaxLen: 1000 });
+    const plan: SelectionPlan = {
+      slotCapacity: [1],
+      counters: [],
+      candidates: [{ slot: 0, campaignId: "cr", unitId: "ur", advertiserId: "ar", labels: [], caps: [] }],
+    };
+    const record = { hour: "2026112707", day: "20261127", entry: { type: "served" } };
+    // First serve of the hour and day without a user key, then two with one.
+    await store.serve({ plan, userHash: undefined, decisionId: "d-1", nowMs: 0, slotIds: ["s"], record });
+    await store.serve({ plan, userHash: "user-1", decisionId: "d-2", nowMs: 0, slotIds: ["s"], record });
+    await store.serve({ plan, userHash: "user-2", decisionId: "d-3", nowMs: 0, slotIds: ["s"], record });
+    const hourly = [keys.hourCounters("cr", record.hour), keys.hourReach("cr", record.hour)];
+    const daily = [keys.dayCounters("cr", record.day), keys.dayReach("cr", record.day), keys.advertiserDayReach("ar", record.day)];
+    for (const key of hourly) {
+      const ttl = await client.ttl(key);
+      expect(ttl, key).toBeGreaterThan(2 * 86400 - 10);
+      expect(ttl, key).toBeLessThanOrEqual(2 * 86400);
+    }
+    for (const key of daily) {
+      const ttl = await client.ttl(key);
+      expect(ttl, key).toBeGreaterThan(30 * 86400 - 10);
+      expect(ttl, key).toBeLessThanOrEqual(30 * 86400);
+    }
+    expect(await client.pfcount(keys.hourReach("cr", record.hour))).toBe(2);
+    expect(await client.pfcount(keys.advertiserDayReach("ar", record.day))).toBe(2);
+    expect(await client.hget(keys.dayCounters("cr", record.day), "served")).toBe("3");
+  });
 });

@@ -66,4 +66,29 @@ describe("collectCandidates", () => {
     expect(heavyFirst / trials).toBeGreaterThan(0.72);
     expect(heavyFirst / trials).toBeLessThan(0.78);
   });
+  it("does not favour a campaign for sitting in more of the page's buckets (3 matching keys vs 1: 50 %)", () => {
+    const broad = Array.from({ length: 20 }, (_, i) =>
+      aCampaign({ id: `b${i}`, tier: "sponsorship", weight: 1, targeting: { field: "topics", op: "in", values: ["a", "b", "c"] } }),
+    );
+    const narrow = Array.from({ length: 20 }, (_, i) => aCampaign({ id: `n${i}`, tier: "sponsorship", weight: 1, targeting: { field: "topics", op: "in", values: ["a"] } }));
+    const campaigns = [...broad, ...narrow];
+    const units = campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id }));
+    const placement = compiledPlacement(snapshotOf({ campaigns, units, advertisers: [anAdvertiser()], placements: [aPlacement()] }), "article-mid");
+    const random = seededRandom(5);
+    let broadFirst = 0;
+    const trials = 5000;
+    for (let t = 0; t < trials; t++) {
+      const first = collectCandidates(placement, ["t:a", "t:b", "t:c"], () => true, random, { want: 3, exhaustive: 16, maxDraws: 256 })[0]?.entries[0];
+      if (first?.campaign.id.startsWith("b")) broadFirst++;
+    }
+    expect(broadFirst / trials).toBeGreaterThan(0.47);
+    expect(broadFirst / trials).toBeLessThan(0.53);
+  });
+
+  it("draws heavy campaigns directly instead of rejecting light ones: a tier of weights 1 and 1,000 still fills its want", () => {
+    const { campaigns, units } = tierOf(500, (i) => (i === 0 ? 1000 : 1));
+    const placement = compiledPlacement(snapshotOf({ campaigns, units, advertisers: [anAdvertiser()], placements: [aPlacement()] }), "article-mid");
+    const tiers = collectCandidates(placement, [], () => true, seededRandom(6), { want: 9, exhaustive: 16, maxDraws: 64 });
+    expect(tiers[0]?.entries).toHaveLength(9);
+  });
 });

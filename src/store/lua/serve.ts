@@ -89,15 +89,22 @@ for i, c in ipairs(plan.c) do
   out[i] = code
 end
 if write and pvKey then
-  local any = false
+  -- One HSET with every winner's campaign and labels, then one EXPIRE.
+  local fields = {}
   for i, c in ipairs(plan.c) do
     if out[i] == '1' then
-      any = true
-      redis.call('HSET', pvKey, 'c:' .. c[2], c[3])
-      for _, l in ipairs(c[4]) do redis.call('HSET', pvKey, 'l:' .. l, c[3]) end
+      fields[#fields + 1] = 'c:' .. c[2]
+      fields[#fields + 1] = c[3]
+      for _, l in ipairs(c[4]) do
+        fields[#fields + 1] = 'l:' .. l
+        fields[#fields + 1] = c[3]
+      end
     end
   end
-  if any then redis.call('EXPIRE', pvKey, pvTtl) end
+  if #fields > 0 then
+    redis.call('HSET', pvKey, unpack(fields))
+    redis.call('EXPIRE', pvKey, pvTtl)
+  end
 end
 if write and ARGV[3] and ARGV[3] ~= '' then
   local r = cjson.decode(ARGV[3])
@@ -107,19 +114,31 @@ if write and ARGV[3] and ARGV[3] ~= '' then
       local tag = r.p .. '{c:' .. c[2] .. '}:'
       local unitField = 'u:' .. c[6] .. ':served'
       local hk, dk = tag .. 'h:' .. r.h, tag .. 'd:' .. r.d
+      local rh, rd = tag .. 'rh:' .. r.h, tag .. 'r:' .. r.d
+      local ad = r.p .. '{a:' .. c[3] .. '}:r:' .. r.d
       redis.call('HINCRBY', r.g, c[2], 1)
-      -- A key gets its TTL when it is created (a field or a reach sketch goes from nothing to 1),
-      -- not on every write.
+      -- Keys get their TTL once, when the campaign's first serve of the hour (or day) creates its
+      -- counter hash: the reach sketches of that hour (day) are created empty at the same moment
+      -- (PFADD without elements) and given the same TTL, and so is the advertiser's day sketch
+      -- (EXPIRE NX: set by whichever of its campaigns serves first that day). Later serves only add.
       redis.call('HINCRBY', hk, unitField, 1)
-      if redis.call('HINCRBY', hk, 'served', 1) == 1 then redis.call('EXPIRE', hk, r.th, 'NX') end
+      if redis.call('HINCRBY', hk, 'served', 1) == 1 then
+        redis.call('EXPIRE', hk, r.th, 'NX')
+        redis.call('PFADD', rh)
+        redis.call('EXPIRE', rh, r.th, 'NX')
+      end
       redis.call('HINCRBY', dk, unitField, 1)
-      if redis.call('HINCRBY', dk, 'served', 1) == 1 then redis.call('EXPIRE', dk, r.td, 'NX') end
+      if redis.call('HINCRBY', dk, 'served', 1) == 1 then
+        redis.call('EXPIRE', dk, r.td, 'NX')
+        redis.call('PFADD', rd)
+        redis.call('EXPIRE', rd, r.td, 'NX')
+        redis.call('PFADD', ad)
+        redis.call('EXPIRE', ad, r.td, 'NX')
+      end
       if r.u ~= '' then
-        local rh, rd = tag .. 'rh:' .. r.h, tag .. 'r:' .. r.d
-        if redis.call('PFADD', rh, r.u) == 1 then redis.call('EXPIRE', rh, r.th, 'NX') end
-        if redis.call('PFADD', rd, r.u) == 1 then redis.call('EXPIRE', rd, r.td, 'NX') end
-        local ad = r.p .. '{a:' .. c[3] .. '}:r:' .. r.d
-        if redis.call('PFADD', ad, r.u) == 1 then redis.call('EXPIRE', ad, r.td, 'NX') end
+        redis.call('PFADD', rh, r.u)
+        redis.call('PFADD', rd, r.u)
+        redis.call('PFADD', ad, r.u)
       end
       served[#served + 1] = { slotId = r.si[c[1]], campaignId = c[2], advertiserId = c[3], unitId = c[6] }
     end
@@ -173,12 +192,20 @@ export function encodeRecord(request: ServeRequest, keys: Keys, retention: Reten
 export const SERVED_LUA = `
 local unitField = 'u:' .. ARGV[1] .. ':served'
 redis.call('HINCRBY', KEYS[1], unitField, 1)
-if redis.call('HINCRBY', KEYS[1], 'served', 1) == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]), 'NX') end
+if redis.call('HINCRBY', KEYS[1], 'served', 1) == 1 then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]), 'NX')
+  redis.call('PFADD', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]), 'NX')
+end
 redis.call('HINCRBY', KEYS[2], unitField, 1)
-if redis.call('HINCRBY', KEYS[2], 'served', 1) == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX') end
+if redis.call('HINCRBY', KEYS[2], 'served', 1) == 1 then
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX')
+  redis.call('PFADD', KEYS[4])
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]), 'NX')
+end
 if ARGV[2] ~= '' then
-  if redis.call('PFADD', KEYS[3], ARGV[2]) == 1 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]), 'NX') end
-  if redis.call('PFADD', KEYS[4], ARGV[2]) == 1 then redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]), 'NX') end
+  redis.call('PFADD', KEYS[3], ARGV[2])
+  redis.call('PFADD', KEYS[4], ARGV[2])
 end
 return 1
 `;

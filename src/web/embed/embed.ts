@@ -5,7 +5,7 @@
  * cards, collapses slots with no fill, and fires the impression beacon when a card is rendered and
  * the viewable beacon once at least 50 % of it has been in view for 1 continuous second
  * (IAB/MRC display). Slots added later (infinite scroll) are filled by a later call with the same
- * page view id. Dependency-free; bundled and minified at build time (scripts/build-embed.ts).
+ * page view id. Dependency-free; bundled and minified at build time (scripts/build.ts).
  */
 
 interface Unit {
