@@ -377,6 +377,26 @@ export function ineligibility(c: CompiledCampaign, input: EligibilityInput, all:
   return reasons ?? (all ? [] : ELIGIBLE);
 }
 
+/**
+ * The decision path's form of `ineligibility`: the code of the first reason, in the same order, or
+ * undefined when the campaign is eligible. Allocates nothing (no reasons, no details).
+ */
+export function firstIneligibility(c: CompiledCampaign, input: EligibilityInput): ReasonCode | undefined {
+  if (!c.active) return "INACTIVE";
+  if (input.nowMs < c.startMs || input.nowMs > c.endMs) return "OUT_OF_FLIGHT";
+  if (!c.placements.has(input.placement.source.id)) return "PLACEMENT_MISMATCH";
+  if (!hasUnitIn(c.units, input.placement.formats)) return "FORMAT_MISMATCH";
+  if (c.excludedTopics.size > 0) {
+    for (const t of input.ctx.topics) if (c.excludedTopics.has(t)) return "EXCLUDED_TOPIC";
+  }
+  if (c.excludedKeywords.size > 0) {
+    for (const k of input.ctx.keywords) if (c.excludedKeywords.has(k)) return "EXCLUDED_KEYWORD";
+  }
+  if (!c.targeting.matches(input.ctx)) return "TARGETING_MISMATCH";
+  if (c.caps.length > 0 && !input.hasUserKey) return "NO_USER_KEY";
+  return input.pacing?.(c, input.nowMs)?.code;
+}
+
 /** The shared answer for an eligible campaign on the decision path (never mutated). */
 const ELIGIBLE: Reason[] = Object.freeze([]) as unknown as Reason[];
 

@@ -15,6 +15,7 @@
 import {
   collectCandidates,
   DEFAULT_COLLECT_LIMITS,
+  firstIneligibility,
   ineligibility,
   type CatalogSnapshot,
   type CompiledCampaign,
@@ -152,6 +153,8 @@ interface Planned {
 
 export function createDecisionService(deps: DecisionServiceDeps): DecisionService {
   const { catalog, caps, signer, clock, random, hashUserKey, baseUrl, tokenTtlSeconds, logger } = deps;
+  const pacingService = deps.pacing;
+  const pacingVerdict = pacingService && ((c: CompiledCampaign, t: number): Reason | undefined => pacingService.verdict(c, t));
 
   /** Steps 1-3: context, eligibility, ranking. `explain` collects every reason for every campaign. */
   const planDecision = (body: DecisionRequest, facts: RequestFacts, explain: boolean, filter?: ReadonlySet<string>): Planned => {
@@ -195,15 +198,17 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       slotCapacity.push(placement ? Math.min(slot.count, placement.source.maxUnits) : 0);
       if (!placement) return;
 
-      const pacing = deps.pacing;
-      const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: pacing && ((c: CompiledCampaign, t: number) => pacing.verdict(c, t)) };
+      const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: pacingVerdict };
       const evaluate = (entry: PlacementEntry): boolean => {
-        const reasons = ineligibility(entry.campaign, input, explain);
-        if (reasons.length === 1 && reasons[0]?.code === "NO_USER_KEY") slotPlan.noUserKey++;
-        if (explain) {
-          const figures = pacing?.figures(entry.campaign, nowMs);
-          slotPlan.considered.push({ campaignId: entry.campaign.id, eligible: reasons.length === 0, reasons, ...(figures ? { pacing: figures } : {}) });
+        if (!explain) {
+          const code = firstIneligibility(entry.campaign, input);
+          if (code === "NO_USER_KEY") slotPlan.noUserKey++;
+          return code === undefined;
         }
+        const reasons = ineligibility(entry.campaign, input, true);
+        if (reasons.length === 1 && reasons[0]?.code === "NO_USER_KEY") slotPlan.noUserKey++;
+        const figures = deps.pacing?.figures(entry.campaign, nowMs);
+        slotPlan.considered.push({ campaignId: entry.campaign.id, eligible: reasons.length === 0, reasons, ...(figures ? { pacing: figures } : {}) });
         return reasons.length === 0;
       };
       const rank = (list: readonly PlacementEntry[]): PlacementEntry[] =>

@@ -4,6 +4,7 @@ import type { Campaign, Unit } from "../../src/domain/catalog-schema.js";
 import {
   candidateEntries,
   compileCatalog,
+  firstIneligibility,
   ineligibility,
   type CompiledCampaign,
   type EligibilityInput,
@@ -209,7 +210,7 @@ describe("ineligibility", () => {
   const other = aPlacement({ id: "end", formats: ["native-inline"] });
   const page: PageContextInput = { url: "https://news.example/economy/a", section: "economy", topics: ["Trade", "War"], keywords: ["Tariffs"] };
 
-  function check(campaign: Partial<Campaign>, options: { units?: Unit[]; placementId?: string; hasUserKey?: boolean; nowMs?: number; all?: boolean; pacing?: EligibilityInput["pacing"] } = {}) {
+  function check(campaign: Partial<Campaign>, options: { units?: Unit[]; placementId?: string; hasUserKey?: boolean; nowMs?: number; all?: boolean; first?: boolean; pacing?: EligibilityInput["pacing"] } = {}) {
     const c = aCampaign({ id: "c", placements: ["mid"], ...campaign });
     const snapshot = snapshotOf({
       advertisers: [anAdvertiser()],
@@ -226,7 +227,7 @@ describe("ineligibility", () => {
       placement: compiledPlacement(snapshot, options.placementId ?? "mid"),
       ...(options.pacing ? { pacing: options.pacing } : {}),
     };
-    return ineligibility(compiled, input, options.all ?? true);
+    return options.first ? [firstIneligibility(compiled, input)].filter((c) => c !== undefined).map((code) => ({ code })) : ineligibility(compiled, input, options.all ?? true);
   }
   const codes = (reasons: readonly { code: string }[]): string[] => reasons.map((r) => r.code);
 
@@ -329,7 +330,7 @@ describe("ineligibility", () => {
     expect(codes(check({ exclusions: { topics: ["trade", "war"] }, targeting: leaf("section", "in", ["sport"]) }, { all: false }))).toEqual(["EXCLUDED_TOPIC"]);
   });
 
-  it("is empty on the decision path exactly when it is empty with every reason", () => {
+  it("is empty on the decision path exactly when it is empty with every reason, and firstIneligibility names the same first reason", () => {
     const specArb = fc.record({
       status: fc.constantFrom("active", "paused"),
       startAt: fc.constantFrom(undefined, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"),
@@ -356,6 +357,8 @@ describe("ineligibility", () => {
         expect(first.length === 0).toBe(all.length === 0);
         expect(first.length).toBeLessThanOrEqual(1);
         if (first[0]) expect(first[0].code).toBe(all[0]?.code);
+        const fast = check(campaign, { units, hasUserKey: s.hasUserKey, first: true });
+        expect(fast.map((r) => r.code)).toEqual(first.map((r) => r.code));
       }),
       { seed: 1234, numRuns: 300 },
     );
