@@ -83,10 +83,56 @@ export function diffCatalogs(from: CatalogDocument, to: CatalogDocument): Catalo
   return diff;
 }
 
-/** Applies entity changes to a document (forward: `after`; backward: `before`), returning a new one. */
+/** Past this many changes, `applyChanges` rebuilds the lists from maps instead of patching them. */
+const PATCH_MAX_CHANGES = 256;
+
+/**
+ * Applies entity changes to a document (forward: `after`; backward: `before`), returning a new one
+ * whose lists are sorted by id. A few changes to sorted lists are patched in (a copy of each changed
+ * list, a binary search per change): O(n) copying instead of rebuilding and sorting every list.
+ */
 export function applyChanges(doc: CatalogDocument, changes: readonly EntityChange[], direction: "forward" | "backward"): CatalogDocument {
-  const tables = new Map(ENTITY_KINDS.map((k) => [k, new Map((doc[PLURAL[k]] as { id: string }[]).map((e) => [e.id, e]))]));
   const ordered = direction === "forward" ? changes : [...changes].reverse();
+  const kinds = new Set(ordered.map((c) => c.kind));
+  const sorted = [...kinds].every((k) => isSortedById(doc[PLURAL[k]] as readonly { id: string }[]));
+  if (ordered.length > PATCH_MAX_CHANGES || !sorted) return rebuildWithChanges(doc, ordered, direction);
+  const out: Record<string, unknown> = { ...doc };
+  for (const kind of kinds) {
+    const list = (doc[PLURAL[kind]] as { id: string }[]).slice();
+    for (const c of ordered) {
+      if (c.kind !== kind) continue;
+      const value = (direction === "forward" ? c.after : c.before) as { id: string } | null | undefined;
+      const i = lowerBound(list, c.id);
+      const found = i < list.length && (list[i] as { id: string }).id === c.id;
+      if (value === null || value === undefined) {
+        if (found) list.splice(i, 1);
+      } else if (found) list[i] = value;
+      else list.splice(i, 0, value);
+    }
+    out[PLURAL[kind]] = list;
+  }
+  return out as unknown as CatalogDocument;
+}
+
+function isSortedById(list: readonly { id: string }[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!((list[i - 1] as { id: string }).id < (list[i] as { id: string }).id)) return false;
+  return true;
+}
+
+/** The first index whose id is not below `id` (the list sorted by id). */
+function lowerBound(list: readonly { id: string }[], id: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as { id: string }).id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function rebuildWithChanges(doc: CatalogDocument, ordered: readonly EntityChange[], direction: "forward" | "backward"): CatalogDocument {
+  const tables = new Map(ENTITY_KINDS.map((k) => [k, new Map((doc[PLURAL[k]] as { id: string }[]).map((e) => [e.id, e]))]));
   for (const c of ordered) {
     const value = direction === "forward" ? c.after : c.before;
     const table = tables.get(c.kind) as Map<string, { id: string }>;

@@ -33,6 +33,8 @@ export interface CompiledCampaign {
   readonly excludedKeywords: ReadonlySet<string>;
   readonly caps: readonly CompiledCap[];
   readonly units: readonly Unit[];
+  /** The index keys its targeting requires (see `requiredIndexKeys`); undefined: the open list. */
+  readonly indexKeys: readonly string[] | undefined;
   /** Scratch mark used to de-duplicate candidates within one request without allocating a Set. */
   seen: number;
 }
@@ -78,6 +80,13 @@ export interface CatalogSnapshot {
   readonly units: ReadonlyMap<string, Unit>;
 }
 
+const NO_WORDS: ReadonlySet<string> = new Set<string>();
+
+/** Normalised words as a set; campaigns without any share one empty set. */
+function wordSet(words: readonly string[] | undefined): ReadonlySet<string> {
+  return words && words.length > 0 ? new Set(words.map(normalizeWord)) : NO_WORDS;
+}
+
 function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[]): CompiledCampaign {
   return {
     id: c.id,
@@ -92,10 +101,11 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     endMs: c.endAt ? Date.parse(c.endAt) : Infinity,
     placements: new Set(c.placements),
     targeting: compileTargeting(c.targeting),
-    excludedTopics: new Set((c.exclusions?.topics ?? []).map(normalizeWord)),
-    excludedKeywords: new Set((c.exclusions?.keywords ?? []).map(normalizeWord)),
+    excludedTopics: wordSet(c.exclusions?.topics),
+    excludedKeywords: wordSet(c.exclusions?.keywords),
     caps: compileCaps(c.frequencyCaps),
     units,
+    indexKeys: requiredIndexKeys(c.targeting),
     seen: 0,
   };
 }
@@ -103,30 +113,66 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
 /**
  * Compiles a catalog document. With `previous`, a campaign whose source object, advertiser object
  * and units are the very same objects as in `previous` keeps its compiled form (targeting
- * closures, sets): after a single-entity change only that entity is compiled again; the indexes
- * are rebuilt, which is cheap.
+ * closures, sets, index keys): after a single-entity change only that entity is compiled again;
+ * the indexes are rebuilt, which is cheap.
  */
 export function compileCatalog(doc: CatalogDocument, version: number, previous?: CatalogSnapshot): CatalogSnapshot {
-  const advertisers = new Map(doc.advertisers.map((a) => [a.id, a]));
-  const units = new Map(doc.units.map((u) => [u.id, u]));
+  const steps = compileSteps(doc, version, previous);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `compileCatalog` in slices of about `sliceMs` of work, yielding to the event loop between them
+ * (setImmediate), so decisions keep being served on the current snapshot while a large catalog is
+ * compiled; the caller swaps the result in as one reference.
+ */
+export async function compileCatalogInSlices(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, sliceMs = 10): Promise<CatalogSnapshot> {
+  const steps = compileSteps(doc, version, previous);
+  let until = performance.now() + sliceMs;
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() >= until) {
+      await new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+      until = performance.now() + sliceMs;
+    }
+  }
+}
+
+/** Items handled between two checks of the slice clock. */
+const STEP = 512;
+
+function* compileSteps(doc: CatalogDocument, version: number, previous?: CatalogSnapshot): Generator<void, CatalogSnapshot> {
+  let n = 0;
+  const advertisers = new Map<string, Advertiser>();
+  for (const a of doc.advertisers) {
+    advertisers.set(a.id, a);
+    if (++n % STEP === 0) yield;
+  }
+  const units = new Map<string, Unit>();
   const unitsByCampaign = new Map<string, Unit[]>();
   for (const u of doc.units) {
+    units.set(u.id, u);
     const list = unitsByCampaign.get(u.campaignId);
     if (list) list.push(u);
     else unitsByCampaign.set(u.campaignId, [u]);
+    if (++n % STEP === 0) yield;
   }
   const campaigns = new Map<string, CompiledCampaign>();
   for (const c of doc.campaigns) {
     const advertiser = advertisers.get(c.advertiserId);
-    const campaignUnits = unitsByCampaign.get(c.id) ?? [];
+    const campaignUnits = unitsByCampaign.get(c.id) ?? NO_UNITS;
     const before = previous?.campaigns.get(c.id);
     const reusable =
       before !== undefined &&
       before.source === c &&
       previous?.advertisers.get(c.advertiserId) === advertiser &&
-      before.units.length === campaignUnits.length &&
-      before.units.every((u, i) => u === campaignUnits[i]);
+      sameUnits(before.units, campaignUnits);
     campaigns.set(c.id, reusable ? before : compileCampaign(c, advertiser, campaignUnits));
+    if (++n % STEP === 0) yield;
   }
 
   const placements = new Map<string, CompiledPlacement>();
@@ -142,11 +188,12 @@ export function compileCatalog(doc: CatalogDocument, version: number, previous?:
     };
     let activeCampaignCount = 0;
     for (const c of campaigns.values()) {
+      if (++n % STEP === 0) yield;
       if (!c.active || !c.placements.has(p.id)) continue;
       activeCampaignCount++;
-      const fitting = c.units.filter((u) => formats.has(u.format));
+      const fitting = fittingUnits(c.units, formats);
       if (fitting.length === 0) continue;
-      const keys = requiredIndexKeys(c.source.targeting);
+      const keys = c.indexKeys;
       const entry: PlacementEntry = keys ? { campaign: c, units: fitting, indexKeys: keys } : { campaign: c, units: fitting };
       const tier = tierLists[c.tierRank] as (typeof tierLists)[number];
       if (!keys) {
@@ -159,10 +206,37 @@ export function compileCatalog(doc: CatalogDocument, version: number, previous?:
         push(tier.byKey, k, entry);
       }
     }
-    const tiers = tierLists.map((t) => ({ open: weightedList(t.open), byKey: new Map([...t.byKey].map(([k, list]) => [k, weightedList(list)])) }));
+    const tiers: TierIndex[] = [];
+    for (const t of tierLists) {
+      const weighted = new Map<string, WeightedList>();
+      for (const [k, list] of t.byKey) {
+        weighted.set(k, weightedList(list));
+        n += list.length;
+        if (n >= STEP) {
+          n = 0;
+          yield;
+        }
+      }
+      tiers.push({ open: weightedList(t.open), byKey: weighted });
+    }
     placements.set(p.id, { source: p, formats, activeCampaignCount, open, byKey, tiers });
   }
   return { version, advertisers, placements, campaigns, units };
+}
+
+const NO_UNITS: readonly Unit[] = Object.freeze([]) as readonly Unit[];
+
+function sameUnits(a: readonly Unit[], b: readonly Unit[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The campaign's units of the accepted formats (the campaign's own array when all fit). */
+function fittingUnits(units: readonly Unit[], formats: ReadonlySet<string>): readonly Unit[] {
+  let all = true;
+  for (const u of units) if (!formats.has(u.format)) all = false;
+  return all ? units : units.filter((u) => formats.has(u.format));
 }
 
 function weightedList(entries: readonly PlacementEntry[]): WeightedList {

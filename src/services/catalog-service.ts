@@ -13,8 +13,8 @@ import {
   type EntityByKind,
   type EntityKind,
 } from "../domain/catalog-schema.js";
-import { compileCatalog, type CatalogSnapshot } from "../domain/catalog-snapshot.js";
-import { documentProblems, lookupOf, referenceProblems, referencesTo, roughDocument } from "../domain/catalog-validation.js";
+import { compileCatalog, compileCatalogInSlices, type CatalogSnapshot } from "../domain/catalog-snapshot.js";
+import { documentProblems, referenceProblems, referencesTo, roughDocument } from "../domain/catalog-validation.js";
 import { ApiError, issuesToDetails } from "../errors.js";
 import { newId } from "../domain/ids.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -118,6 +118,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   let timer: NodeJS.Timeout | undefined;
   let writeChain: Promise<unknown> = Promise.resolve();
   let refreshing: Promise<boolean> | undefined;
+  let reloadInFlight: Promise<void> | undefined;
   let storeBehindLogged = false;
 
   /** Reads the whole catalog and compiles it. */
@@ -126,7 +127,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
     // A slower, concurrent reload must not replace a newer snapshot with an older one.
     if (state.version < snapshot.version && !allowOlder) return;
     const started = performance.now();
-    const next = compileCatalog(state.document, state.version, snapshot);
+    const next = await compileCatalogInSlices(state.document, state.version, snapshot);
     doc = state.document;
     snapshot = next;
     logger.debug({ version: state.version, campaigns: state.document.campaigns.length, ms: Math.round(performance.now() - started) }, "catalog snapshot rebuilt");
@@ -138,14 +139,29 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
    * again; otherwise the whole catalog is read.
    */
   const reload = async (allowOlder = false): Promise<void> => {
+    // One reload at a time: a change notice and an admin write's own reload would otherwise both
+    // rebuild; the later one finds nothing left to apply.
+    while (reloadInFlight) await reloadInFlight.catch(() => undefined);
+    const run = reloadOnce(allowOlder);
+    reloadInFlight = run;
+    try {
+      await run;
+    } finally {
+      if (reloadInFlight === run) reloadInFlight = undefined;
+    }
+  };
+
+  const reloadOnce = async (allowOlder: boolean): Promise<void> => {
     const current = snapshot.version;
     const records = current > 0 ? await store.changesAfter(current) : undefined;
-    if (!records || records.length === 0 || records.length > INCREMENTAL_MAX_VERSIONS) return fullReload(allowOlder);
+    // Nothing after this version: another reload (a change notice racing an admin write's own
+    // reload) already brought the snapshot here.
+    if (records && records.length === 0) return;
+    if (!records || records.length > INCREMENTAL_MAX_VERSIONS) return fullReload(allowOlder);
     const last = records[records.length - 1] as (typeof records)[number];
-    if (snapshot.version !== current) return reload(allowOlder); // another reload got there first
     const started = performance.now();
     const next = applyChanges(doc, records.flatMap((r) => r.changes), "forward");
-    snapshot = compileCatalog(next, last.version, snapshot);
+    snapshot = await compileCatalogInSlices(next, last.version, snapshot);
     doc = next;
     logger.debug({ version: last.version, versions: records.length, ms: Math.round(performance.now() - started) }, "catalog snapshot updated");
   };
@@ -194,7 +210,10 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   };
 
   const checkReferences = <K extends EntityKind>(kind: K, entity: EntityByKind[K]): void => {
-    const problems = referenceProblems(kind, entity, lookupOf(doc));
+    // Looked up one id at a time: building maps of a 100k-campaign catalog for one write would
+    // block the event loop longer than the write itself.
+    const lookup = { advertiser: (id: string) => find("advertiser", id), placement: (id: string) => find("placement", id), campaign: (id: string) => find("campaign", id) };
+    const problems = referenceProblems(kind, entity, lookup);
     if (problems.length > 0) throw new ApiError("BAD_REQUEST", `${kind} refers to objects that do not exist`, problems);
   };
 

@@ -50,4 +50,29 @@ describe("incremental catalog rebuilds", () => {
       await b.close();
     }
   });
+  it("does not read the whole catalog again when a change notice races the writer's own rebuild", async () => {
+    const clock = fakeClock();
+    const stores = createMemoryStores(createKeys("incremental-notice"), clock.now);
+    const a = await buildTestService({ stores, clock: clock.now });
+    try {
+      // Change notices on, as in production: the store announces each version as it is written.
+      a.catalog.start(60_000);
+      await new Promise((r) => setTimeout(r, 10));
+      const loads: string[] = [];
+      const load = stores.catalog.load.bind(stores.catalog);
+      (stores.catalog as { load: typeof load }).load = async () => {
+        loads.push("load");
+        return load();
+      };
+      for (const weight of [7, 8, 9]) {
+        const res = await a.app.request("/v1/admin/campaigns/microsoft-quantum", { method: "PATCH", headers: auth(), body: JSON.stringify({ weight }) });
+        expect(res.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(a.catalog.current().campaigns.get("microsoft-quantum")?.weight).toBe(9);
+      expect(loads).toEqual([]);
+    } finally {
+      await a.close();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import type { Campaign, Unit } from "../../src/domain/catalog-schema.js";
 import {
   candidateEntries,
   compileCatalog,
+  compileCatalogInSlices,
   firstIneligibility,
   ineligibility,
   type CompiledCampaign,
@@ -14,6 +15,7 @@ import {
 import type { PageContextInput } from "../../src/domain/context.js";
 import {
   aCampaign,
+  aCatalog,
   anAdvertiser,
   aPlacement,
   aUnit,
@@ -378,5 +380,29 @@ describe("ineligibility", () => {
     expect(judge("microsoft-quantum", nigeria)).toEqual(["EXCLUDED_TOPIC"]);
     expect(judge("walmart-us-manufacturing", canada)).toEqual([]);
     expect(judge("newsroom-daily", nigeria)).toEqual([]);
+  });
+});
+
+describe("compileCatalogInSlices", () => {
+  it("builds the same snapshot as compileCatalog while letting other work run between slices", async () => {
+    const campaigns = Array.from({ length: 3000 }, (_, i) =>
+      aCampaign({ id: `c${String(i).padStart(5, "0")}`, weight: 1 + (i % 5), tier: i % 3 === 0 ? "sponsorship" : "standard", targeting: leaf("topics", "in", [`t${i % 40}`]) }),
+    );
+    const doc = { advertisers: [anAdvertiser()], placements: [aPlacement()], campaigns, units: campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id })) };
+    const document = aCatalog(doc);
+    const whole = compileCatalog(document, 1);
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const sliced = await compileCatalogInSlices(document, 1, undefined, 0);
+    clearInterval(ticker);
+    expect(ticks).toBeGreaterThan(0);
+    const shape = (snap: typeof whole) =>
+      [...snap.placements.values()].map((p) => ({
+        active: p.activeCampaignCount,
+        open: ids(p.open),
+        tiers: p.tiers.map((t) => ({ open: ids(t.open.entries), keys: [...t.byKey].map(([k, l]) => [k, ids(l.entries), [...l.cumulative]]) })),
+      }));
+    expect(shape(sliced)).toEqual(shape(whole));
+    expect([...sliced.campaigns.keys()]).toEqual([...whole.campaigns.keys()]);
   });
 });
