@@ -606,6 +606,7 @@ interface SizeResult {
   sanity: SanityReport;
   backgroundRedisCallsPerSecond: number;
   runs: { empty: RunResult; redis: RunResult; decisions: RunResult; fixedRate: RunResult };
+  change: ChangeResult;
   profile?: ProfileSummary;
   summary: {
     decisionsRps: number;
@@ -723,6 +724,13 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       () => fixedRate({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, fixedTally) }, rate, opts.connections),
       { overallRate: rate, tally: fixedTally },
     );
+    const change = await changeUnderLoad(server, (document.campaigns ?? []).filter((c) => (c.status ?? "active") === "active"), () =>
+      fixedRate({ ...common, url: decisionUrl, duration: Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
+    );
+    process.stderr.write(
+      `  change under load: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
+        `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}\n`,
+    );
     const after = await serverStats(base);
     const afterGc = await serverStats(base, false, true);
 
@@ -743,6 +751,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       // The empty route touches no Redis: what it sees is the service's background work.
       backgroundRedisCallsPerSecond: empty.redis.totalCalls / empty.durationS,
       runs: { empty, redis: redisRun, decisions, fixedRate: fixed },
+      change,
       ...(profile ? { profile } : {}),
       summary: {
         decisionsRps: decisions.rps,
@@ -775,6 +784,46 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
   } finally {
     await server.stop();
   }
+}
+
+/** What one campaign change costs while decisions run at a fixed rate (see `changeUnderLoad`). */
+interface ChangeResult {
+  /** Each PATCH's response time: validation, the catalog write, and this instance's rebuild. */
+  patches: number[];
+  /** The server's event-loop delay during the window: how long decisions could be held up. */
+  loopMaxMs: number;
+  loopP99Ms: number;
+  versionsApplied: number;
+  load: LoadResult;
+}
+
+/**
+ * Three single-campaign PATCHes (weight), half a second apart, while `load` sends decisions at a
+ * fixed rate: the PATCH times (each returns once this instance has rebuilt its snapshot) and the
+ * server's longest event-loop stall in the window.
+ */
+async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: string }[], load: () => Promise<LoadResult>): Promise<ChangeResult> {
+  await drain(server.base);
+  await call(`${server.base}/__bench/loop/start`, { method: "POST" });
+  const running = load();
+  const patches: number[] = [];
+  await sleep(1000);
+  for (let i = 0; i < 3; i++) {
+    const id = (campaigns[(i * 7919) % campaigns.length] as { id: string }).id;
+    const t = performance.now();
+    const res = await call(`${server.base}/v1/admin/campaigns/${encodeURIComponent(id)}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json", authorization: `Bearer ${server.adminKey}` },
+      body: JSON.stringify({ weight: 50 + i }),
+    });
+    await res.text();
+    if (res.status !== 200) throw new Error(`PATCH ${id} answered ${res.status}`);
+    patches.push(performance.now() - t);
+    await sleep(500);
+  }
+  const result = await running;
+  const before = await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json() as { maxMs: number; p99Ms: number; catalogVersion: number };
+  return { patches, loopMaxMs: before.maxMs, loopP99Ms: before.p99Ms, versionsApplied: patches.length, load: result };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -846,7 +895,17 @@ export function renderTables(results: SizeResult[]): string {
       ];
     }),
   );
-  return `${t1}\n\n${t2}\n\n${t3}\n`;
+  const t4 = table(
+    ["campaigns", "PATCH one campaign under load, ms (each)", "event loop max ms (p99)", "decisions p99 ms (max) meanwhile", "non-2xx"],
+    results.map((r) => [
+      k(r.campaigns),
+      r.change.patches.map((p) => fmt(p, 0)).join(", "),
+      `${fmt(r.change.loopMaxMs, 1)} (${fmt(r.change.loopP99Ms, 1)})`,
+      `${fmt(r.change.load.latencyMs.p99, 1)} (${fmt(r.change.load.latencyMs.max, 1)})`,
+      String(r.change.load.non2xx),
+    ]),
+  );
+  return `${t1}\n\n${t2}\n\n${t3}\n\n${t4}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
  *                             call durations since the last `?reset=1`), taken through the
  *                             `telemetry` option of composeService, and decisions in flight
  *   POST /__bench/rebuild     times a forced catalog refresh (store load + compile) and a compile alone
+ *   POST /__bench/loop/start, /__bench/loop/stop: event-loop delay (max, p99) in between
  *   POST /__bench/candidates  for a decision body: index pool and eligible count per slot (no side effects)
  *   POST /__bench/profile/start, /__bench/profile/stop {file}: a V8 CPU profile of this process
  *                             (inspector), written to `file`, answered with the top self-time frames
@@ -23,7 +24,7 @@ import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { dirname, relative, resolve } from "node:path";
 import { findSourceMap } from "node:module";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
@@ -32,7 +33,7 @@ import { composeService } from "../src/compose.js";
 import { nodeClientIp } from "../src/node-client-ip.js";
 import { loadNodeAssets } from "../src/node-assets.js";
 import { PROJECT_ROOT } from "../src/project-root.js";
-import { candidateEntries, compileCatalog, ineligibility } from "../src/domain/catalog-snapshot.js";
+import { candidateEntries, compileCatalog, ineligibility, keyedEntries, openEntries } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
 import type { Span, TimeInput } from "@opentelemetry/api";
 import { createTelemetry, type Telemetry } from "../src/telemetry/telemetry.js";
@@ -211,11 +212,11 @@ async function main(): Promise<void> {
     for (const [id, p] of snapshot.placements) {
       let entries = 0;
       let max = 0;
-      for (const bucket of p.byKey.values()) {
+      for (const bucket of keyedEntries(p).values()) {
         entries += bucket.length;
         max = Math.max(max, bucket.length);
       }
-      placements[id] = { active: p.activeCampaignCount, open: p.open.length, keys: p.byKey.size, bucketEntries: entries, maxBucket: max };
+      placements[id] = { active: p.activeCampaignCount, open: openEntries(p).length, keys: keyedEntries(p).size, bucketEntries: entries, maxBucket: max };
     }
     return c.json({
       pid: process.pid,
@@ -227,6 +228,18 @@ async function main(): Promise<void> {
       breaker: service.breaker.state,
       counters: counted.snapshot(c.req.query("reset") === "1"),
     });
+  });
+
+  // Event-loop delay while a catalog change is applied under load (the runner's change phase).
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  app.post("/__bench/loop/start", (c) => {
+    loopDelay.reset();
+    loopDelay.enable();
+    return c.json({ ok: true });
+  });
+  app.post("/__bench/loop/stop", (c) => {
+    loopDelay.disable();
+    return c.json({ maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, meanMs: loopDelay.mean / 1e6, catalogVersion: service.catalog.current().version });
   });
 
   app.post("/__bench/rebuild", async (c) => {
@@ -271,7 +284,7 @@ async function main(): Promise<void> {
           if (e.campaign.caps.length > 0) eligibleCapped++;
         }
       }
-      return { id: slot.id, pool: pool.length, eligible, eligibleCapped, open: placement.open.length };
+      return { id: slot.id, pool: pool.length, eligible, eligibleCapped, open: openEntries(placement).length };
     });
     return c.json({ slots });
   });

@@ -9,6 +9,7 @@
  * page's keys, so its cost follows the number of campaigns that could match, not the catalog size.
  */
 import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
+import type { EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
@@ -66,10 +67,22 @@ export interface CompiledPlacement {
   readonly formats: ReadonlySet<string>;
   /** Active campaigns listing this placement, with or without a unit of an accepted format. */
   readonly activeCampaignCount: number;
-  readonly open: readonly PlacementEntry[];
-  readonly byKey: ReadonlyMap<string, readonly PlacementEntry[]>;
-  /** The same index split by tier (sponsorship, standard, house), for tier-by-tier selection. */
+  /** The index, one part per tier (sponsorship, standard, house), for tier-by-tier selection. */
   readonly tiers: readonly TierIndex[];
+}
+
+/** A placement's campaigns whose targeting needs no index key, tier by tier. */
+export function openEntries(placement: CompiledPlacement): PlacementEntry[] {
+  return placement.tiers.flatMap((t) => t.open.entries);
+}
+
+/** A placement's index buckets with every tier's entries for each key (tier by tier). */
+export function keyedEntries(placement: CompiledPlacement): Map<string, PlacementEntry[]> {
+  const out = new Map<string, PlacementEntry[]>();
+  for (const t of placement.tiers) {
+    for (const [k, list] of t.byKey) out.set(k, [...(out.get(k) ?? []), ...list.entries]);
+  }
+  return out;
 }
 
 export interface CatalogSnapshot {
@@ -116,8 +129,8 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
  * closures, sets, index keys): after a single-entity change only that entity is compiled again;
  * the indexes are rebuilt, which is cheap.
  */
-export function compileCatalog(doc: CatalogDocument, version: number, previous?: CatalogSnapshot): CatalogSnapshot {
-  const steps = compileSteps(doc, version, previous);
+export function compileCatalog(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, changes?: readonly EntityChange[]): CatalogSnapshot {
+  const steps = compileSteps(doc, version, previous, changes);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -129,8 +142,14 @@ export function compileCatalog(doc: CatalogDocument, version: number, previous?:
  * (setImmediate), so decisions keep being served on the current snapshot while a large catalog is
  * compiled; the caller swaps the result in as one reference.
  */
-export async function compileCatalogInSlices(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, sliceMs = 10): Promise<CatalogSnapshot> {
-  const steps = compileSteps(doc, version, previous);
+export async function compileCatalogInSlices(
+  doc: CatalogDocument,
+  version: number,
+  previous?: CatalogSnapshot,
+  options: { changes?: readonly EntityChange[]; sliceMs?: number } = {},
+): Promise<CatalogSnapshot> {
+  const sliceMs = options.sliceMs ?? 10;
+  const steps = compileSteps(doc, version, previous, options.changes);
   let until = performance.now() + sliceMs;
   for (;;) {
     const step = steps.next();
@@ -145,7 +164,8 @@ export async function compileCatalogInSlices(doc: CatalogDocument, version: numb
 /** Items handled between two checks of the slice clock. */
 const STEP = 512;
 
-function* compileSteps(doc: CatalogDocument, version: number, previous?: CatalogSnapshot): Generator<void, CatalogSnapshot> {
+function* compileSteps(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, changes?: readonly EntityChange[]): Generator<void, CatalogSnapshot> {
+  if (previous && changes && canApplyChanges(previous, changes)) return yield* changedSteps(doc, version, previous, changes);
   let n = 0;
   const advertisers = new Map<string, Advertiser>();
   for (const a of doc.advertisers) {
@@ -162,6 +182,9 @@ function* compileSteps(doc: CatalogDocument, version: number, previous?: Catalog
     if (++n % STEP === 0) yield;
   }
   const campaigns = new Map<string, CompiledCampaign>();
+  /** Campaigns compiled anew (added or changed) and, below, those removed since `previous`. */
+  const changed: string[] = [];
+  let reused = 0;
   for (const c of doc.campaigns) {
     const advertiser = advertisers.get(c.advertiserId);
     const campaignUnits = unitsByCampaign.get(c.id) ?? NO_UNITS;
@@ -171,57 +194,234 @@ function* compileSteps(doc: CatalogDocument, version: number, previous?: Catalog
       before.source === c &&
       previous?.advertisers.get(c.advertiserId) === advertiser &&
       sameUnits(before.units, campaignUnits);
+    if (reusable) reused++;
+    else changed.push(c.id);
     campaigns.set(c.id, reusable ? before : compileCampaign(c, advertiser, campaignUnits));
     if (++n % STEP === 0) yield;
   }
+  if (previous) {
+    let existing = reused;
+    for (const id of changed) if (previous.campaigns.has(id)) existing++;
+    if (existing < previous.campaigns.size) {
+      for (const id of previous.campaigns.keys()) {
+        if (!campaigns.has(id)) changed.push(id);
+        if (++n % STEP === 0) yield;
+      }
+    }
+  }
+  // A few changed campaigns: the previous indexes are patched (only the buckets those campaigns
+  // leave or join are rebuilt), which needs the index lists in id order, as a sorted catalog gives.
+  const patchable = previous !== undefined && changed.length <= PATCH_MAX_CAMPAIGNS && isSortedById(doc.campaigns);
 
   const placements = new Map<string, CompiledPlacement>();
   for (const p of doc.placements) {
-    const formats = new Set<string>(p.formats);
-    const open: PlacementEntry[] = [];
-    const byKey = new Map<string, PlacementEntry[]>();
-    const tierLists = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>() }));
-    const push = (map: Map<string, PlacementEntry[]>, k: string, e: PlacementEntry): void => {
-      const bucket = map.get(k);
-      if (bucket) bucket.push(e);
-      else map.set(k, [e]);
-    };
-    let activeCampaignCount = 0;
-    for (const c of campaigns.values()) {
-      if (++n % STEP === 0) yield;
-      if (!c.active || !c.placements.has(p.id)) continue;
-      activeCampaignCount++;
-      const fitting = fittingUnits(c.units, formats);
-      if (fitting.length === 0) continue;
-      const keys = c.indexKeys;
-      const entry: PlacementEntry = keys ? { campaign: c, units: fitting, indexKeys: keys } : { campaign: c, units: fitting };
-      const tier = tierLists[c.tierRank] as (typeof tierLists)[number];
-      if (!keys) {
-        open.push(entry);
-        tier.open.push(entry);
-        continue;
-      }
-      for (const k of keys) {
-        push(byKey, k, entry);
-        push(tier.byKey, k, entry);
-      }
-    }
-    const tiers: TierIndex[] = [];
-    for (const t of tierLists) {
-      const weighted = new Map<string, WeightedList>();
-      for (const [k, list] of t.byKey) {
-        weighted.set(k, weightedList(list));
-        n += list.length;
-        if (n >= STEP) {
-          n = 0;
-          yield;
-        }
-      }
-      tiers.push({ open: weightedList(t.open), byKey: weighted });
-    }
-    placements.set(p.id, { source: p, formats, activeCampaignCount, open, byKey, tiers });
+    const before = previous?.placements.get(p.id);
+    const compiled =
+      patchable && previous && before && before.source === p
+        ? patchPlacement(before, changed, previous.campaigns, campaigns)
+        : yield* buildPlacement(p, campaigns);
+    placements.set(p.id, compiled);
+    yield;
   }
   return { version, advertisers, placements, campaigns, units };
+}
+
+/**
+ * Whether `changedSteps` can build the next snapshot from `previous` and the changes alone: a few
+ * changes, none to placements, and no campaign added (an added campaign would sit at the end of
+ * the campaigns map instead of in catalog order).
+ */
+function canApplyChanges(previous: CatalogSnapshot, changes: readonly EntityChange[]): boolean {
+  if (changes.length > PATCH_MAX_CAMPAIGNS) return false;
+  for (const c of changes) {
+    if (c.kind === "placement") return false;
+    if (c.kind === "campaign" && !previous.campaigns.has(c.id)) return false;
+  }
+  return true;
+}
+
+/**
+ * The next snapshot from the previous one and a few changes: the maps are copied and only the
+ * campaigns the changes touch (changed themselves, or their units or advertiser) are compiled and
+ * re-indexed. `doc` is the catalog with the changes applied (`applyChanges`), whose entity objects
+ * are the changes' own `after` objects.
+ */
+function* changedSteps(doc: CatalogDocument, version: number, previous: CatalogSnapshot, changes: readonly EntityChange[]): Generator<void, CatalogSnapshot> {
+  const advertisers = new Map(previous.advertisers);
+  const units = yield* copyMap(previous.units);
+  const affected = new Set<string>();
+  const changedAdvertisers = new Set<string>();
+  const campaignSource = new Map<string, Campaign | null>();
+  for (const c of changes) {
+    if (c.kind === "advertiser") {
+      if (c.after) advertisers.set(c.id, c.after as Advertiser);
+      else advertisers.delete(c.id);
+      changedAdvertisers.add(c.id);
+    } else if (c.kind === "unit") {
+      if (c.after) units.set(c.id, c.after as Unit);
+      else units.delete(c.id);
+      for (const u of [c.before, c.after] as (Unit | null | undefined)[]) if (u) affected.add(u.campaignId);
+    } else if (c.kind === "campaign") {
+      campaignSource.set(c.id, (c.after as Campaign | null | undefined) ?? null);
+      affected.add(c.id);
+    }
+  }
+  yield;
+  let n = 0;
+  if (changedAdvertisers.size > 0) {
+    for (const c of previous.campaigns.values()) {
+      if (changedAdvertisers.has(c.advertiserId)) affected.add(c.id);
+      if (++n % STEP === 0) yield;
+    }
+  }
+  const unitsOf = new Map<string, Unit[]>();
+  for (const id of affected) unitsOf.set(id, []);
+  for (const u of doc.units) {
+    unitsOf.get(u.campaignId)?.push(u);
+    if (++n % STEP === 0) yield;
+  }
+  const campaigns = yield* copyMap(previous.campaigns);
+  const changed: string[] = [];
+  for (const id of affected) {
+    const source = campaignSource.has(id) ? campaignSource.get(id) : previous.campaigns.get(id)?.source;
+    if (source === undefined) continue; // a unit of a campaign that does not exist
+    changed.push(id);
+    if (source === null) campaigns.delete(id);
+    else campaigns.set(id, compileCampaign(source, advertisers.get(source.advertiserId), unitsOf.get(id) ?? NO_UNITS));
+  }
+  yield;
+  const placements = new Map<string, CompiledPlacement>();
+  for (const [id, before] of previous.placements) {
+    placements.set(id, changed.length === 0 ? before : patchPlacement(before, changed, previous.campaigns, campaigns));
+    yield;
+  }
+  return { version, advertisers, placements, campaigns, units };
+}
+
+/** A copy of a map, in slices (a 100k-entry map copied in one go blocks for tens of ms). */
+function* copyMap<K, V>(source: ReadonlyMap<K, V>): Generator<void, Map<K, V>> {
+  const out = new Map<K, V>();
+  let n = 0;
+  for (const [k, v] of source) {
+    out.set(k, v);
+    if (++n % (STEP * 4) === 0) yield;
+  }
+  return out;
+}
+
+/** Past this many changed campaigns, indexes are rebuilt rather than patched. */
+const PATCH_MAX_CAMPAIGNS = 256;
+
+function isSortedById(list: readonly { id: string }[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!((list[i - 1] as { id: string }).id < (list[i] as { id: string }).id)) return false;
+  return true;
+}
+
+/** The campaign's index entry in a placement, or undefined when it is not indexed there. */
+function entryIn(c: CompiledCampaign, placementId: string, formats: ReadonlySet<string>): PlacementEntry | undefined {
+  if (!c.active || !c.placements.has(placementId)) return undefined;
+  const fitting = fittingUnits(c.units, formats);
+  if (fitting.length === 0) return undefined;
+  return c.indexKeys ? { campaign: c, units: fitting, indexKeys: c.indexKeys } : { campaign: c, units: fitting };
+}
+
+function* buildPlacement(p: Placement, campaigns: ReadonlyMap<string, CompiledCampaign>): Generator<void, CompiledPlacement> {
+  const formats = new Set<string>(p.formats);
+  const tierLists = [0, 1, 2].map(() => ({ open: [] as PlacementEntry[], byKey: new Map<string, PlacementEntry[]>() }));
+  let activeCampaignCount = 0;
+  let n = 0;
+  for (const c of campaigns.values()) {
+    if (++n % STEP === 0) yield;
+    if (c.active && c.placements.has(p.id)) activeCampaignCount++;
+    const entry = entryIn(c, p.id, formats);
+    if (!entry) continue;
+    const tier = tierLists[c.tierRank] as (typeof tierLists)[number];
+    if (!entry.indexKeys) {
+      tier.open.push(entry);
+      continue;
+    }
+    for (const k of entry.indexKeys) {
+      const bucket = tier.byKey.get(k);
+      if (bucket) bucket.push(entry);
+      else tier.byKey.set(k, [entry]);
+    }
+  }
+  const tiers: TierIndex[] = [];
+  for (const t of tierLists) {
+    const weighted = new Map<string, WeightedList>();
+    for (const [k, list] of t.byKey) {
+      weighted.set(k, weightedList(list));
+      n += list.length;
+      if (n >= STEP) {
+        n = 0;
+        yield;
+      }
+    }
+    tiers.push({ open: weightedList(t.open), byKey: weighted });
+  }
+  return { source: p, formats, activeCampaignCount, tiers };
+}
+
+/**
+ * The previous index of a placement with the changed campaigns taken out of the lists they were
+ * in and put into the lists they belong to now, in id order: the same index `buildPlacement`
+ * gives, with work proportional to the lists touched. Untouched lists are shared with `previous`.
+ */
+function patchPlacement(
+  previous: CompiledPlacement,
+  changed: readonly string[],
+  before: ReadonlyMap<string, CompiledCampaign>,
+  after: ReadonlyMap<string, CompiledCampaign>,
+): CompiledPlacement {
+  const p = previous.source;
+  const formats = previous.formats;
+  const gone = new Set(changed);
+  let activeCampaignCount = previous.activeCampaignCount;
+  /** Lists to rebuild: tier and key ("" for the open list) -> entries to add. */
+  const touched = new Map<string, { tier: number; key: string | undefined; add: PlacementEntry[] }>();
+  const touch = (tier: number, key: string | undefined): PlacementEntry[] => {
+    const id = `${tier}\u0000${key ?? ""}`;
+    let t = touched.get(id);
+    if (!t) touched.set(id, (t = { tier, key, add: [] }));
+    return t.add;
+  };
+  for (const id of changed) {
+    const old = before.get(id);
+    if (old) {
+      if (old.active && old.placements.has(p.id)) activeCampaignCount--;
+      const e = entryIn(old, p.id, formats);
+      if (e) for (const k of e.indexKeys ?? [undefined]) touch(old.tierRank, k);
+    }
+    const now = after.get(id);
+    if (now) {
+      if (now.active && now.placements.has(p.id)) activeCampaignCount++;
+      const e = entryIn(now, p.id, formats);
+      if (e) for (const k of e.indexKeys ?? [undefined]) touch(now.tierRank, k).push(e);
+    }
+  }
+  const tiers = previous.tiers.map((t) => ({ open: t.open, byKey: new Map(t.byKey) }));
+  for (const { tier, key, add } of touched.values()) {
+    const t = tiers[tier] as (typeof tiers)[number];
+    const current = key === undefined ? t.open.entries : (t.byKey.get(key)?.entries ?? []);
+    const list = current.filter((e) => !gone.has(e.campaign.id));
+    for (const e of add) list.splice(insertionPoint(list, e.campaign.id), 0, e);
+    if (key === undefined) t.open = weightedList(list);
+    else if (list.length === 0) t.byKey.delete(key);
+    else t.byKey.set(key, weightedList(list));
+  }
+  return { source: p, formats, activeCampaignCount, tiers };
+}
+
+/** Where a campaign id goes in a list of entries ordered by campaign id. */
+function insertionPoint(list: readonly PlacementEntry[], id: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as PlacementEntry).campaign.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const NO_UNITS: readonly Unit[] = Object.freeze([]) as readonly Unit[];
@@ -262,24 +462,26 @@ function drawFrom(list: WeightedList, r: number): number {
 let stampCounter = 0;
 
 /**
- * The entries of a placement that could match this page: `open` plus the buckets of the page's
- * keys, each campaign once, in catalog order within each source.
+ * The entries of a placement that could match this page: per tier, its open list plus the buckets
+ * of the page's keys, each campaign once (what `collectCandidates` draws from).
  */
 export function candidateEntries(placement: CompiledPlacement, ctx: PageContext): PlacementEntry[] {
   const stamp = (stampCounter = (stampCounter + 1) % 0x3fffffff) + 1;
   const out: PlacementEntry[] = [];
-  for (const e of placement.open) {
-    e.campaign.seen = stamp;
-    out.push(e);
-  }
-  if (placement.byKey.size === 0) return out;
-  for (const key of pageIndexKeys(ctx)) {
-    const bucket = placement.byKey.get(key);
-    if (!bucket) continue;
-    for (const e of bucket) {
-      if (e.campaign.seen === stamp) continue;
+  const keys = pageIndexKeys(ctx);
+  for (const tier of placement.tiers) {
+    for (const e of tier.open.entries) {
       e.campaign.seen = stamp;
       out.push(e);
+    }
+    for (const key of keys) {
+      const bucket = tier.byKey.get(key);
+      if (!bucket) continue;
+      for (const e of bucket.entries) {
+        if (e.campaign.seen === stamp) continue;
+        e.campaign.seen = stamp;
+        out.push(e);
+      }
     }
   }
   return out;

@@ -160,8 +160,9 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
     if (!records || records.length > INCREMENTAL_MAX_VERSIONS) return fullReload(allowOlder);
     const last = records[records.length - 1] as (typeof records)[number];
     const started = performance.now();
-    const next = applyChanges(doc, records.flatMap((r) => r.changes), "forward");
-    snapshot = await compileCatalogInSlices(next, last.version, snapshot);
+    const changes = records.flatMap((r) => r.changes);
+    const next = applyChanges(doc, changes, "forward");
+    snapshot = await compileCatalogInSlices(next, last.version, snapshot, { changes });
     doc = next;
     logger.debug({ version: last.version, versions: records.length, ms: Math.round(performance.now() - started) }, "catalog snapshot updated");
   };

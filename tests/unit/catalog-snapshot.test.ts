@@ -1,9 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Campaign, Unit } from "../../src/domain/catalog-schema.js";
+import type { Advertiser, Campaign, Unit } from "../../src/domain/catalog-schema.js";
 import {
   candidateEntries,
   compileCatalog,
+  keyedEntries,
+  openEntries,
   compileCatalogInSlices,
   firstIneligibility,
   ineligibility,
@@ -13,6 +15,7 @@ import {
   type PlacementEntry,
 } from "../../src/domain/catalog-snapshot.js";
 import type { PageContextInput } from "../../src/domain/context.js";
+import { entityChanges } from "../../src/domain/catalog-diff.js";
 import {
   aCampaign,
   aCatalog,
@@ -119,23 +122,23 @@ describe("the placement index", () => {
   const end = compiledPlacement(snapshot, "end");
 
   it("puts campaigns whose targeting needs no index key in open", () => {
-    expect(ids(mid.open)).toEqual(["open", "not-in"]);
+    expect(ids(openEntries(mid))).toEqual(["open", "not-in"]);
   });
 
   it("buckets keyed campaigns under every key their targeting requires", () => {
-    expect([...mid.byKey.keys()].sort()).toEqual(["k:ukraine", "s:economy", "t:tariffs", "t:trade"]);
-    expect(ids(mid.byKey.get("s:economy") ?? [])).toEqual(["by-section", "by-section-or-topic"]);
-    expect(ids(mid.byKey.get("t:trade") ?? [])).toEqual(["by-section-or-topic"]);
+    expect([...keyedEntries(mid).keys()].sort()).toEqual(["k:ukraine", "s:economy", "t:tariffs", "t:trade"]);
+    expect(ids(keyedEntries(mid).get("s:economy") ?? [])).toEqual(["by-section", "by-section-or-topic"]);
+    expect(ids(keyedEntries(mid).get("t:trade") ?? [])).toEqual(["by-section-or-topic"]);
   });
 
   it("does not index paused or archived campaigns", () => {
-    const indexed = [...mid.open, ...[...mid.byKey.values()].flat()].map((e) => e.campaign.id);
+    const indexed = [...openEntries(mid), ...[...keyedEntries(mid).values()].flat()].map((e) => e.campaign.id);
     expect(indexed).not.toContain("paused");
     expect(indexed).not.toContain("archived");
   });
 
   it("does not index campaigns without a unit of a format the placement accepts, but counts them as active", () => {
-    const indexed = [...mid.open, ...[...mid.byKey.values()].flat()].map((e) => e.campaign.id);
+    const indexed = [...openEntries(mid), ...[...keyedEntries(mid).values()].flat()].map((e) => e.campaign.id);
     expect(indexed).not.toContain("inline-only");
     expect(indexed).not.toContain("no-units");
     // open, by-section, by-section-or-topic, not-in, by-keyword, inline-only, no-units
@@ -143,14 +146,14 @@ describe("the placement index", () => {
   });
 
   it("indexes a campaign only on the placements it lists", () => {
-    expect(ids(end.open)).toEqual(["open", "inline-only", "end-only"]);
-    expect(end.byKey.size).toBe(0);
+    expect(ids(openEntries(end))).toEqual(["open", "inline-only", "end-only"]);
+    expect(keyedEntries(end).size).toBe(0);
     expect(end.activeCampaignCount).toBe(3);
   });
 
   it("keeps only the units of accepted formats in each entry", () => {
-    expect(mid.open[0]?.units.map((u) => u.id)).toEqual(["open-card"]);
-    expect(end.open[0]?.units.map((u) => u.id)).toEqual(["open-card", "open-inline"]);
+    expect(openEntries(mid)[0]?.units.map((u) => u.id)).toEqual(["open-card"]);
+    expect(openEntries(end)[0]?.units.map((u) => u.id)).toEqual(["open-card", "open-inline"]);
   });
 
   it("returns only open campaigns for a page without index keys", () => {
@@ -393,16 +396,100 @@ describe("compileCatalogInSlices", () => {
     const whole = compileCatalog(document, 1);
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 0);
-    const sliced = await compileCatalogInSlices(document, 1, undefined, 0);
+    const sliced = await compileCatalogInSlices(document, 1, undefined, { sliceMs: 0 });
     clearInterval(ticker);
     expect(ticks).toBeGreaterThan(0);
     const shape = (snap: typeof whole) =>
       [...snap.placements.values()].map((p) => ({
         active: p.activeCampaignCount,
-        open: ids(p.open),
         tiers: p.tiers.map((t) => ({ open: ids(t.open.entries), keys: [...t.byKey].map(([k, l]) => [k, ids(l.entries), [...l.cumulative]]) })),
       }));
     expect(shape(sliced)).toEqual(shape(whole));
     expect([...sliced.campaigns.keys()]).toEqual([...whole.campaigns.keys()]);
+  });
+});
+
+describe("compileCatalog with a previous snapshot", () => {
+  const placements = [aPlacement({ id: "mid", formats: ["native-card"] }), aPlacement({ id: "end", formats: ["native-card", "native-inline"], maxUnits: 3 })];
+  const advertisers = [anAdvertiser({ id: "a0" }), anAdvertiser({ id: "a1", competitiveLabels: ["x"] })];
+  const targetingArb = fc.constantFrom(
+    undefined,
+    leaf("topics", "in", ["t0", "t1"]),
+    leaf("section", "in", ["s0"]),
+    { all: [leaf("section", "in", ["s1", "s0"]), leaf("topics", "in", ["t2"])] },
+    leaf("device.type", "in", ["mobile"]),
+  );
+  const specArb = fc.record({
+    tier: fc.constantFrom("sponsorship" as const, "standard" as const, "house" as const),
+    weight: fc.integer({ min: 1, max: 9 }),
+    status: fc.constantFrom("active" as const, "active" as const, "paused" as const),
+    placements: fc.constantFrom(["mid"], ["end"], ["mid", "end"]),
+    targeting: targetingArb,
+    advertiserId: fc.constantFrom("a0", "a1"),
+    format: fc.constantFrom("native-card" as const, "native-inline" as const),
+  });
+  type Spec = typeof specArb extends fc.Arbitrary<infer T> ? T : never;
+  const campaignOf = (id: string, s: Spec): Campaign =>
+    aCampaign({ id, advertiserId: s.advertiserId, tier: s.tier, weight: s.weight, status: s.status, placements: [...s.placements], ...(s.targeting ? { targeting: s.targeting } : {}) });
+  const unitOf = (id: string, s: Spec): Unit => aUnit({ id: `u-${id}`, campaignId: id, format: s.format });
+  const changeArb = fc.oneof(
+    fc.record({ type: fc.constant("update" as const), index: fc.nat(29), spec: specArb }),
+    fc.record({ type: fc.constant("unit" as const), index: fc.nat(29), spec: specArb }),
+    fc.record({ type: fc.constant("remove" as const), index: fc.nat(29) }),
+    fc.record({ type: fc.constant("add" as const), index: fc.nat(29), spec: specArb }),
+    fc.record({ type: fc.constant("advertiser" as const) }),
+  );
+  const shape = (snap: ReturnType<typeof compileCatalog>) =>
+    [...snap.placements.values()].map((p) => ({
+      active: p.activeCampaignCount,
+      tiers: p.tiers.map((t) => ({
+        open: [ids(t.open.entries), [...t.open.cumulative]],
+        keys: [...t.byKey].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, l]) => [k, ids(l.entries), [...l.cumulative], l.entries.map((e) => e.units.map((u) => u.id))]),
+      })),
+    }));
+
+  it("patches the indexes of a few changed campaigns into the same index a full compile builds, with or without the changes given", () => {
+    fc.assert(
+      fc.property(fc.array(specArb, { minLength: 30, maxLength: 30 }), fc.array(changeArb, { minLength: 1, maxLength: 3 }), (specs, changes) => {
+        const campaigns = specs.map((s, i) => campaignOf(`c${String(i).padStart(2, "0")}`, s));
+        const units = specs.map((s, i) => unitOf(`c${String(i).padStart(2, "0")}`, s));
+        const doc1 = aCatalog({ advertisers, placements, campaigns, units });
+        const first = compileCatalog(doc1, 1);
+        let nextCampaigns = [...campaigns];
+        let nextUnits = [...units];
+        let nextAdvertisers = [...advertisers];
+        for (const change of changes) {
+          const target = nextCampaigns["index" in change ? change.index : 0];
+          if (change.type === "advertiser") nextAdvertisers = [nextAdvertisers[0] as Advertiser, anAdvertiser({ id: "a1", competitiveLabels: ["y"] })];
+          else if (!target) continue;
+          else if (change.type === "update") nextCampaigns = nextCampaigns.map((c) => (c === target ? campaignOf(c.id, change.spec) : c));
+          else if (change.type === "unit") nextUnits = nextUnits.map((u) => (u.campaignId === target.id ? unitOf(target.id, change.spec) : u));
+          else if (change.type === "remove") {
+            nextCampaigns = nextCampaigns.filter((c) => c !== target);
+            nextUnits = nextUnits.filter((u) => u.campaignId !== target.id);
+          } else if (!nextCampaigns.some((c) => c.id === `${target.id}x`)) {
+            nextCampaigns = [...nextCampaigns, campaignOf(`${target.id}x`, change.spec)].sort((a, b) => (a.id < b.id ? -1 : 1));
+            nextUnits = [...nextUnits, unitOf(`${target.id}x`, change.spec)];
+          }
+        }
+        const doc2 = aCatalog({ advertisers: nextAdvertisers, placements, campaigns: nextCampaigns, units: nextUnits });
+        const patched = compileCatalog(doc2, 2, first);
+        const scratch = compileCatalog(doc2, 2);
+        expect(shape(patched)).toEqual(shape(scratch));
+        // Given the changes themselves (as an instance applying a version's records is).
+        const viaChanges = compileCatalog(doc2, 2, first, entityChanges(doc1, doc2));
+        expect(shape(viaChanges)).toEqual(shape(scratch));
+        expect([...viaChanges.campaigns.keys()]).toEqual([...scratch.campaigns.keys()]);
+        expect([...viaChanges.units.keys()].sort()).toEqual([...scratch.units.keys()].sort());
+        expect([...viaChanges.advertisers.values()]).toEqual([...scratch.advertisers.values()]);
+        const compiled = (snap: ReturnType<typeof compileCatalog>) => [...snap.campaigns].map(([id, c]) => [id, c.labels, c.advertiserName, c.units.map((u) => u.id), c.weight, c.active]);
+        expect(compiled(viaChanges)).toEqual(compiled(scratch));
+        expect(compiled(patched)).toEqual(compiled(scratch));
+        for (const [id, c] of viaChanges.campaigns) expect(c.source).toBe(scratch.campaigns.get(id)?.source);
+        // Untouched campaigns keep their compiled form.
+        for (const c of nextCampaigns) if (campaigns.includes(c) && nextAdvertisers.includes(advertisers.find((a) => a.id === c.advertiserId) as Advertiser) && nextUnits.includes(units.find((u) => u.campaignId === c.id) as Unit)) expect(patched.campaigns.get(c.id)).toBe(first.campaigns.get(c.id));
+      }),
+      { seed: 20261127, numRuns: 300 },
+    );
   });
 });
