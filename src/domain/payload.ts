@@ -38,15 +38,29 @@ export function disclosureLabel(unit: Pick<Unit, "disclosureLabel">): string {
   return label ? label : "Sponsored";
 }
 
-export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, urls: TrackingUrls): UnitPayload {
-  const label = disclosureLabel(unit);
-  const sponsorName = sponsor.trim() || advertiserId;
+/**
+ * Where the escaped click URL goes in a unit's cached HTML. It holds a raw double quote, which no
+ * escaped advertiser string can contain, so it marks only the places this module put it.
+ */
+const CLICK_SLOT = '\u0000"click"\u0000';
+
+interface HtmlTemplate {
+  readonly advertiserId: string;
+  readonly sponsor: string;
+  /** The unit's card split around its click URL: parts.join(escapedClickUrl) is the HTML. */
+  readonly parts: readonly string[];
+}
+
+/** Per unit object (a catalog version's units are immutable): its card with the click URL left out. */
+const templates = new WeakMap<Unit, HtmlTemplate>();
+
+function cardHtml(unit: Unit, label: string, sponsorName: string, escapedClick: string): string {
   const e = escapeHtml;
-  const link = `href="${e(urls.click)}" target="_blank" rel="sponsored noopener"`;
+  const link = `href="${escapedClick}" target="_blank" rel="sponsored noopener"`;
   const image = unit.image
     ? `<a class="sponsored-unit__media" ${link} tabindex="-1" aria-hidden="true"><img class="sponsored-unit__image" src="${e(unit.image.url)}" width="${unit.image.width}" height="${unit.image.height}" alt="${e(unit.image.alt)}" loading="lazy" decoding="async"></a>`
     : "";
-  const html =
+  return (
     `<aside class="sponsored-unit sponsored-unit--${e(unit.format)}" data-unit-id="${e(unit.id)}" data-campaign-id="${e(unit.campaignId)}" aria-label="${e(label)}: ${e(sponsorName)}">` +
     image +
     `<div class="sponsored-unit__content">` +
@@ -54,7 +68,20 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
     `<h3 class="sponsored-unit__headline"><a ${link}>${e(unit.headline)}</a></h3>` +
     `<p class="sponsored-unit__body">${e(unit.body)}</p>` +
     `<a class="sponsored-unit__cta" ${link}>${e(unit.cta.text)}</a>` +
-    `</div></aside>`;
+    `</div></aside>`
+  );
+}
+
+export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, urls: TrackingUrls): UnitPayload {
+  const label = disclosureLabel(unit);
+  const sponsorName = sponsor.trim() || advertiserId;
+  // The escaped card is built once per unit (and sponsor); each decision only puts in its click URL.
+  let template = templates.get(unit);
+  if (!template || template.advertiserId !== advertiserId || template.sponsor !== sponsorName) {
+    template = { advertiserId, sponsor: sponsorName, parts: cardHtml(unit, label, sponsorName, CLICK_SLOT).split(CLICK_SLOT) };
+    templates.set(unit, template);
+  }
+  const html = template.parts.join(escapeHtml(urls.click));
   const payload: UnitPayload = {
     unitId: unit.id,
     campaignId: unit.campaignId,

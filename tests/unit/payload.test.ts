@@ -106,6 +106,20 @@ describe("renderUnit", () => {
     expect(hrefs(withoutImage)).toEqual([URLS.click, URLS.click]);
   });
 
+  it("renders the same unit again with only the new decision's click URL, and follows a sponsor change", () => {
+    // The headline holds the text the renderer uses internally to mark the click URL's place.
+    const unit = aUnit({ headline: 'Trick \u0000"click"\u0000 here', image: { url: "https://cdn.example/i.jpg", width: 1, height: 1, alt: "a" } });
+    const first = renderUnit(unit, "acme", "Acme", URLS);
+    const other = { ...URLS, click: "https://ads.test/v1/events/click?t=second" };
+    const second = renderUnit(unit, "acme", "Acme", other);
+    expect(hrefs(first.html)).toEqual([URLS.click, URLS.click, URLS.click]);
+    expect(hrefs(second.html)).toEqual([other.click, other.click, other.click]);
+    expect(second.html).toBe(first.html.split(escapeHtml(URLS.click)).join(escapeHtml(other.click)));
+    expect(second.html).toContain("Trick \u0000&quot;click&quot;\u0000 here");
+    const renamed = renderUnit(unit, "acme", "Acme Corp", URLS);
+    expect(renamed.html).toContain('<span class="sponsored-unit__sponsor">Acme Corp</span>');
+  });
+
   it("never puts the landing URL into the html or the payload", () => {
     const unit = hostileUnit();
     const payload = renderUnit(unit, "acme", "Acme", URLS);
