@@ -729,7 +729,8 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     );
     process.stderr.write(
       `  change under load: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
-        `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}\n`,
+        `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}; ` +
+        `without changes: event loop max ${fmt(change.control.loopMaxMs, 1)} ms, decisions p99 ${fmt(change.control.load.latencyMs.p99, 1)} ms\n`,
     );
     const after = await serverStats(base);
     const afterGc = await serverStats(base, false, true);
@@ -795,6 +796,8 @@ interface ChangeResult {
   loopP99Ms: number;
   versionsApplied: number;
   load: LoadResult;
+  /** The same load just before, without changes: what the load alone does to the event loop. */
+  control: { loopMaxMs: number; loopP99Ms: number; load: LoadResult };
 }
 
 /**
@@ -803,6 +806,11 @@ interface ChangeResult {
  * server's longest event-loop stall in the window.
  */
 async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: string }[], load: () => Promise<LoadResult>): Promise<ChangeResult> {
+  type LoopStats = { maxMs: number; p99Ms: number };
+  await drain(server.base);
+  await call(`${server.base}/__bench/loop/start`, { method: "POST" });
+  const controlLoad = await load();
+  const control = (await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json()) as LoopStats;
   await drain(server.base);
   await call(`${server.base}/__bench/loop/start`, { method: "POST" });
   const running = load();
@@ -822,8 +830,15 @@ async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: st
     await sleep(500);
   }
   const result = await running;
-  const before = await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json() as { maxMs: number; p99Ms: number; catalogVersion: number };
-  return { patches, loopMaxMs: before.maxMs, loopP99Ms: before.p99Ms, versionsApplied: patches.length, load: result };
+  const during = (await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json()) as LoopStats;
+  return {
+    patches,
+    loopMaxMs: during.maxMs,
+    loopP99Ms: during.p99Ms,
+    versionsApplied: patches.length,
+    load: result,
+    control: { loopMaxMs: control.maxMs, loopP99Ms: control.p99Ms, load: controlLoad },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -896,13 +911,14 @@ export function renderTables(results: SizeResult[]): string {
     }),
   );
   const t4 = table(
-    ["campaigns", "PATCH one campaign under load, ms (each)", "event loop max ms (p99)", "decisions p99 ms (max) meanwhile", "non-2xx"],
+    ["campaigns", "PATCH one campaign under load, ms (each)", "event loop max ms (p99)", "decisions p99 ms (max) meanwhile", "same load, no change: loop max (p99); decisions p99 (max)", "non-2xx"],
     results.map((r) => [
       k(r.campaigns),
       r.change.patches.map((p) => fmt(p, 0)).join(", "),
       `${fmt(r.change.loopMaxMs, 1)} (${fmt(r.change.loopP99Ms, 1)})`,
       `${fmt(r.change.load.latencyMs.p99, 1)} (${fmt(r.change.load.latencyMs.max, 1)})`,
-      String(r.change.load.non2xx),
+      `${fmt(r.change.control.loopMaxMs, 1)} (${fmt(r.change.control.loopP99Ms, 1)}); ${fmt(r.change.control.load.latencyMs.p99, 1)} (${fmt(r.change.control.load.latencyMs.max, 1)})`,
+      String(r.change.load.non2xx + r.change.control.load.non2xx),
     ]),
   );
   return `${t1}\n\n${t2}\n\n${t3}\n\n${t4}\n`;

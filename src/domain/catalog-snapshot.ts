@@ -150,15 +150,22 @@ export async function compileCatalogInSlices(
 ): Promise<CatalogSnapshot> {
   const sliceMs = options.sliceMs ?? 10;
   const steps = compileSteps(doc, version, previous, options.changes);
+  // The first slice waits its turn too: the caller's own synchronous work (reading and applying
+  // the changes) stays a separate task.
+  await yieldToEventLoop();
   let until = performance.now() + sliceMs;
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
     if (performance.now() >= until) {
-      await new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+      await yieldToEventLoop();
       until = performance.now() + sliceMs;
     }
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** Items handled between two checks of the slice clock. */
