@@ -1,0 +1,83 @@
+/**
+ * Memory of a decision-serving instance with a large catalog: one bench server imports a generated
+ * catalog (PUT /v1/admin/catalog), then a second, fresh server on the same Redis loads it the way
+ * every other instance does (store load + compile) and reports its memory after a full GC, at
+ * once and 3 s later. The importing instance's own figures are printed too: it also holds what the
+ * import request left behind.
+ *
+ *   npx tsx bench/memory.ts [campaigns=100000]
+ *
+ * Starts its own redis-server on a free port (never 6379) and stops it at the end.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { buildNodeEntry } from "../scripts/node-bundle.js";
+import { startRedis } from "../tests/helpers/redis-server.js";
+import { freePort } from "../tests/helpers/browser.js";
+import { generateCatalog } from "./catalog.js";
+
+interface Stats {
+  memory: Record<string, number>;
+  catalog: { version: number; campaigns: number };
+}
+
+const size = Number(process.argv[2] ?? 100_000);
+const redis = await startRedis();
+const entry = await buildNodeEntry("bench/server.ts", "dist/bench/server.js");
+const adminKey = "spk_bench_memory_0123456789abcdefghij";
+const children: ChildProcess[] = [];
+
+async function start(): Promise<string> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: "production",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    REDIS_URL: redis.url,
+    ADMIN_API_KEY: adminKey,
+    TRACKING_SECRET: "t".repeat(43),
+    LOG_LEVEL: "warn",
+    SEED_SAMPLE_DATA: "false",
+    ADMIN_TIMEOUT_MS: "60000",
+  };
+  const child = spawn(process.execPath, ["--expose-gc", entry], { env, stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+    child.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("BENCH_READY")) resolve();
+    });
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+const stats = async (base: string): Promise<Stats> => (await (await fetch(`${base}/__bench/stats?gc=1`)).json()) as Stats;
+const mb = (m: Record<string, number>): string =>
+  ["rss", "heapUsed", "heapTotal", "external", "arrayBuffers"].map((k) => `${k} ${Math.round((m[k] ?? 0) / 1048576)} MB`).join(", ");
+
+try {
+  const importer = await start();
+  const { document } = generateCatalog({ campaigns: size, seed: 42 });
+  const res = await fetch(`${importer}/v1/admin/catalog`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify(document),
+  });
+  await res.text();
+  if (res.status !== 200) throw new Error(`import answered ${res.status}`);
+  process.stdout.write(`${size} campaigns\nimporting instance, after a full GC: ${mb((await stats(importer)).memory)}\n`);
+  const t = performance.now();
+  const server = await start();
+  let s = await stats(server);
+  while (s.catalog.campaigns < size) {
+    await new Promise((r) => setTimeout(r, 250));
+    s = await stats(server);
+  }
+  process.stdout.write(`second instance, loaded in ${Math.round(performance.now() - t)} ms (process start included), after a full GC: ${mb(s.memory)}\n`);
+  await new Promise((r) => setTimeout(r, 3000));
+  process.stdout.write(`second instance, 3 s later, after a full GC: ${mb((await stats(server)).memory)}\n`);
+} finally {
+  for (const c of children) c.kill("SIGKILL");
+  await redis.stop();
+}
+process.exit(0);
