@@ -68,12 +68,12 @@ function parseOptions(argv: string[]): Options {
   return {
     quick,
     sizes: flags.has("sizes") ? (flags.get("sizes") as string).split(",").map(Number) : quick ? [1000, 10_000] : [1000, 10_000, 100_000],
-    duration: num("duration", quick ? 3 : 10),
+    duration: num("duration", quick ? 2 : 10),
     connections: num("connections", 50),
     seed: num("seed", 42),
     logLevel: flags.get("log-level") ?? "warn",
     out: resolve(ROOT, flags.get("out") ?? "bench/results/latest.json"),
-    warmupS: num("warmup", quick ? 1 : 2),
+    warmupS: num("warmup", quick ? 0.5 : 2),
     probeBodies: num("probe", quick ? 50 : 300),
     sanityRequests: num("sanity", quick ? 20 : 100),
     storeTimeoutMs: num("store-timeout-ms", 10_000),
@@ -725,7 +725,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       { overallRate: rate, tally: fixedTally },
     );
     const change = await changeUnderLoad(server, (document.campaigns ?? []).filter((c) => (c.status ?? "active") === "active"), () =>
-      fixedRate({ ...common, url: decisionUrl, duration: Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
+      fixedRate({ ...common, url: decisionUrl, duration: opts.quick ? 2.5 : Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
     );
     process.stderr.write(
       `  change under load: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
@@ -801,7 +801,7 @@ interface ChangeResult {
 }
 
 /**
- * Three single-campaign PATCHes (weight), half a second apart, while `load` sends decisions at a
+ * Three single-campaign PATCHes (weight), half a second apart from 0.5 s in, while `load` sends decisions at a
  * fixed rate: the PATCH times (each returns once this instance has rebuilt its snapshot) and the
  * server's longest event-loop stall in the window.
  */
@@ -815,7 +815,7 @@ async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: st
   await call(`${server.base}/__bench/loop/start`, { method: "POST" });
   const running = load();
   const patches: number[] = [];
-  await sleep(1000);
+  await sleep(500);
   for (let i = 0; i < 3; i++) {
     const id = (campaigns[(i * 7919) % campaigns.length] as { id: string }).id;
     const t = performance.now();
