@@ -4,13 +4,15 @@
  *
  * For each catalog size (1k, 10k, 100k campaigns; `--quick`: 1k and 10k):
  *   1. start the benchmark's own redis-server (once, on a free port; FLUSHALL between sizes),
- *   2. start bench/server.ts as a child process and import the generated catalog through
+ *   2. start bench/server.ts (compiled to dist/bench/server.js) as a child process and import the generated catalog through
  *      `PUT /v1/admin/catalog`, then time a forced rebuild,
  *   3. autocannon, in turn: GET /__bench/empty, GET /__bench/redis (one Redis round trip),
  *      POST /v1/decisions (rotating bodies and user keys), then decisions at a fixed rate of half
  *      the measured maximum,
  *   4. read Redis's own INFO (commandstats, CPU, bytes) around each run, and the server's RSS, CPU
- *      and event-loop utilisation from /__bench/stats.
+ *      and event-loop utilisation from /__bench/stats,
+ *   5. change under load: the fixed-rate load once without changes, once with three single-campaign
+ *      PATCHes (their times, and the server's longest event-loop stall in each window).
  * Prints the tables and writes bench/results/latest.json.
  *
  * Options: --quick, --sizes=1000,10000, --duration=10 (s), --connections=50, --seed=42,
