@@ -33,7 +33,7 @@ import { composeService } from "../src/compose.js";
 import { nodeClientIp } from "../src/node-client-ip.js";
 import { loadNodeAssets } from "../src/node-assets.js";
 import { PROJECT_ROOT } from "../src/project-root.js";
-import { candidateEntries, compileCatalog, ineligibility, keyedEntries, openEntries } from "../src/domain/catalog-snapshot.js";
+import { candidateEntries, compileCatalog, ineligibility, openEntries } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
 import type { Span, TimeInput } from "@opentelemetry/api";
 import { createTelemetry, type Telemetry } from "../src/telemetry/telemetry.js";
@@ -210,13 +210,21 @@ async function main(): Promise<void> {
     const snapshot = service.catalog.current();
     const placements: Record<string, unknown> = {};
     for (const [id, p] of snapshot.placements) {
+      // Counts only (no merged lists): the runner polls this route, and at 100k campaigns copying
+      // the index would cost the server more CPU than the decisions being measured.
+      const perKey = new Map<string, number>();
+      let open = 0;
+      for (const t of p.tiers) {
+        open += t.open.entries.length;
+        for (const [k, list] of t.byKey) perKey.set(k, (perKey.get(k) ?? 0) + list.entries.length);
+      }
       let entries = 0;
       let max = 0;
-      for (const bucket of keyedEntries(p).values()) {
-        entries += bucket.length;
-        max = Math.max(max, bucket.length);
+      for (const n of perKey.values()) {
+        entries += n;
+        max = Math.max(max, n);
       }
-      placements[id] = { active: p.activeCampaignCount, open: openEntries(p).length, keys: keyedEntries(p).size, bucketEntries: entries, maxBucket: max };
+      placements[id] = { active: p.activeCampaignCount, open, keys: perKey.size, bucketEntries: entries, maxBucket: max };
     }
     return c.json({
       pid: process.pid,
