@@ -126,8 +126,9 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
 /**
  * Compiles a catalog document. With `previous`, a campaign whose source object, advertiser object
  * and units are the very same objects as in `previous` keeps its compiled form (targeting
- * closures, sets, index keys): after a single-entity change only that entity is compiled again;
- * the indexes are rebuilt, which is cheap.
+ * closures, sets, index keys), and when few campaigns changed the previous indexes are patched
+ * rather than rebuilt. With `changes` too (the changes that lead from `previous` to `doc`), only
+ * the campaigns they touch are looked at at all (`changedSteps`).
  */
 export function compileCatalog(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, changes?: readonly EntityChange[]): CatalogSnapshot {
   const steps = compileSteps(doc, version, previous, changes);
