@@ -11,6 +11,7 @@
 import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
 import type { EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
+import { Interner } from "./intern.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
 import { compileTargeting, findFailingNode, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
@@ -94,31 +95,40 @@ export interface CatalogSnapshot {
 }
 
 const NO_WORDS: ReadonlySet<string> = new Set<string>();
+const NO_CAPS: readonly CompiledCap[] = Object.freeze([]) as readonly CompiledCap[];
 
 /** Normalised words as a set; campaigns without any share one empty set. */
 function wordSet(words: readonly string[] | undefined): ReadonlySet<string> {
   return words && words.length > 0 ? new Set(words.map(normalizeWord)) : NO_WORDS;
 }
 
+/** Equal placement sets, label lists, caps and index keys are shared between campaigns. */
+const placementSets = new Interner<ReadonlySet<string>>();
+const labelLists = new Interner<readonly string[]>();
+const capLists = new Interner<readonly CompiledCap[]>();
+const indexKeyLists = new Interner<readonly string[] | undefined>();
+
 function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[]): CompiledCampaign {
+  const labels = [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))];
+  const indexKeys = requiredIndexKeys(c.targeting);
   return {
     id: c.id,
     source: c,
     advertiserId: c.advertiserId,
     advertiserName: advertiser?.name ?? c.advertiserId,
-    labels: [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))],
+    labels: labelLists.get(JSON.stringify(labels), () => labels),
     tierRank: TIER_RANK[c.tier],
     weight: c.weight,
     active: c.status === "active",
     startMs: c.startAt ? Date.parse(c.startAt) : -Infinity,
     endMs: c.endAt ? Date.parse(c.endAt) : Infinity,
-    placements: new Set(c.placements),
+    placements: placementSets.get(JSON.stringify(c.placements), () => new Set(c.placements)),
     targeting: compileTargeting(c.targeting),
     excludedTopics: wordSet(c.exclusions?.topics),
     excludedKeywords: wordSet(c.exclusions?.keywords),
-    caps: compileCaps(c.frequencyCaps),
+    caps: c.frequencyCaps ? capLists.get(JSON.stringify(c.frequencyCaps), () => compileCaps(c.frequencyCaps)) : NO_CAPS,
     units,
-    indexKeys: requiredIndexKeys(c.targeting),
+    indexKeys: indexKeys ? indexKeyLists.get(JSON.stringify(indexKeys), () => indexKeys) : undefined,
     seen: 0,
   };
 }

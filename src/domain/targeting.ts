@@ -11,6 +11,7 @@
  */
 import type { TargetingLeaf, TargetingNode } from "./catalog-schema.js";
 import { normalizeWord, type PageContext } from "./context.js";
+import { Interner } from "./intern.js";
 
 export type Predicate = (ctx: PageContext) => boolean;
 
@@ -110,8 +111,11 @@ export function isLeaf(node: TargetingNode): node is TargetingLeaf {
   return "field" in node;
 }
 
+/** Equal leaves (field, operator, normalised values) share one compiled predicate across campaigns. */
+const leaves = new Interner<Predicate>();
+
 function compileNode(node: TargetingNode): Predicate {
-  if (isLeaf(node)) return compileLeaf(node);
+  if (isLeaf(node)) return leaves.get(JSON.stringify([node.field, node.op, node.values.map((v) => normalizeValue(node.field, v))]), () => compileLeaf(node));
   if ("all" in node) {
     const children = node.all.map(compileNode);
     return (ctx) => children.every((p) => p(ctx));
