@@ -118,7 +118,7 @@ export function applyChanges(doc: CatalogDocument, changes: readonly EntityChang
 /** Lists known to be sorted by id: checked once, or made sorted here (a 100k check is ~15 ms). */
 const sortedLists = new WeakSet<readonly unknown[]>();
 
-function isSortedById(list: readonly { id: string }[]): boolean {
+export function isSortedById(list: readonly { id: string }[]): boolean {
   if (sortedLists.has(list)) return true;
   for (let i = 1; i < list.length; i++) if (!((list[i - 1] as { id: string }).id < (list[i] as { id: string }).id)) return false;
   sortedLists.add(list);

@@ -9,7 +9,7 @@
  * page's keys, so its cost follows the number of campaigns that could match, not the catalog size.
  */
 import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
-import type { EntityChange } from "./catalog-diff.js";
+import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
 import { Interner } from "./intern.js";
 import type { PageContext } from "./context.js";
@@ -329,11 +329,6 @@ function* copyMap<K, V>(source: ReadonlyMap<K, V>): Generator<void, Map<K, V>> {
 
 /** Past this many changed campaigns, indexes are rebuilt rather than patched. */
 const PATCH_MAX_CAMPAIGNS = 256;
-
-function isSortedById(list: readonly { id: string }[]): boolean {
-  for (let i = 1; i < list.length; i++) if (!((list[i - 1] as { id: string }).id < (list[i] as { id: string }).id)) return false;
-  return true;
-}
 
 /** The campaign's index entry in a placement, or undefined when it is not indexed there. */
 function entryIn(c: CompiledCampaign, placementId: string, formats: ReadonlySet<string>): PlacementEntry | undefined {
