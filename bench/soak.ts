@@ -357,17 +357,7 @@ async function probe(base: string, makeBody: () => string, connections: number, 
           connections,
           duration,
           pipelining: 1,
-          requests: [
-            {
-              method: "POST",
-              path: "/v1/decisions",
-              headers: { "content-type": "application/json", "user-agent": BROWSER_UA },
-              setupRequest: (req) => ({ ...req, body: makeBody() }),
-              onResponse: (_status: number, _body: string, _ctx: object, headers: unknown) => {
-                if (degradedOf(headers as Record<string, unknown> | undefined)) degraded++;
-              },
-            },
-          ],
+          requests: decisionRequests(makeBody, () => degraded++),
         },
         (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolveRun(result)),
       );
@@ -377,6 +367,21 @@ async function probe(base: string, makeBody: () => string, connections: number, 
   const r = await run(seconds);
   const responses = r["1xx"] + r["2xx"] + r["3xx"] + r["4xx"] + r["5xx"];
   return { rps: responses / r.duration, connections, seconds: r.duration, latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max }, non2xx: r.non2xx, errors: r.errors, degraded };
+}
+
+/** autocannon's request list for decisions: a fresh body each time, degraded answers counted. */
+function decisionRequests(makeBody: () => string, onDegraded: () => void): autocannon.Request[] {
+  return [
+    {
+      method: "POST",
+      path: "/v1/decisions",
+      headers: { "content-type": "application/json", "user-agent": BROWSER_UA },
+      setupRequest: (req) => ({ ...req, body: makeBody() }),
+      onResponse: (_status: number, _body: string, _ctx: object, headers: unknown) => {
+        if (degradedOf(headers as Record<string, unknown> | undefined)) onDegraded();
+      },
+    },
+  ];
 }
 
 /** Decisions at a fixed overall rate: the rate and connections split over k instances started 1/k s apart. */
@@ -396,17 +401,7 @@ function fixedRateDecisions(base: string, makeBody: () => string, rate: number, 
               duration: seconds,
               pipelining: 1,
               timeout: 10,
-              requests: [
-                {
-                  method: "POST",
-                  path: "/v1/decisions",
-                  headers: { "content-type": "application/json", "user-agent": BROWSER_UA },
-                  setupRequest: (req) => ({ ...req, body: makeBody() }),
-                  onResponse: (_status: number, _body: string, _ctx: object, headers: unknown) => {
-                    if (degradedOf(headers as Record<string, unknown> | undefined)) current().degraded++;
-                  },
-                },
-              ],
+              requests: decisionRequests(makeBody, () => current().degraded++),
             },
             (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolveRun(result)),
           );

@@ -7,6 +7,7 @@ import { composeService, type ComposeOptions } from "../../src/compose.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import type { Context } from "hono";
 import type { Stores } from "../../src/store/ports.js";
+import { mulberry32 } from "../../bench/prng.js";
 
 export const OPS_KEY = "test-ops-key-0123456789abcdef";
 export const TRACKING_SECRET = "test-tracking-secret-0123456789";
@@ -25,16 +26,9 @@ export function fakeClock(startIso = "2026-11-27T12:00:00Z"): { now: () => numbe
   };
 }
 
-/** Mulberry32: a small seeded PRNG so selection is reproducible. */
+/** Mulberry32 (the benchmark's seeded PRNG): a small seeded source so selection is reproducible. */
 export function seededRandom(seed = 42): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 export interface TestServiceOptions {
@@ -73,3 +67,7 @@ export async function buildTestService(options: TestServiceOptions = {}) {
 export function auth(key = OPS_KEY): Record<string, string> {
   return { authorization: `Bearer ${key}`, "content-type": "application/json" };
 }
+
+/** The service `buildTestService` returns, and its Hono app. */
+export type TestService = Awaited<ReturnType<typeof buildTestService>>;
+export type App = TestService["app"];

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { chromium, type Browser } from "playwright-core";
-import { buildTestService, type TestServiceOptions } from "./app.js";
+import { buildTestService, type TestService, type TestServiceOptions } from "./app.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const haveChromium = existsSync(CHROMIUM);
@@ -79,7 +79,6 @@ export interface ServedRequest {
   readonly userAgent: string | null;
 }
 
-export type TestService = Awaited<ReturnType<typeof buildTestService>>;
 
 export interface HttpService {
   readonly service: TestService;

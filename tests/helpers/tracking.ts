@@ -5,10 +5,11 @@
  */
 import type { Context } from "hono";
 import { expect } from "vitest";
-import { buildTestService, OPS_KEY } from "./app.js";
+import { OPS_KEY, type App } from "./app.js";
+import type { DecisionBody, DecisionResponse, ErrorEnvelope, PageBody, SlotRequest, UnitPayload } from "../http/support.js";
 
-export type TestService = Awaited<ReturnType<typeof buildTestService>>;
-export type App = TestService["app"];
+export type { App, TestService } from "./app.js";
+export type { DecisionBody, DecisionResponse, ErrorEnvelope, PageBody, SlotRequest, UnitPayload } from "../http/support.js";
 
 /** PUBLIC_BASE_URL of buildTestService. */
 export const PUBLIC_ORIGIN = "https://ads.test";
@@ -26,16 +27,6 @@ export const CLIENT_IP_HEADER = "x-test-client-ip";
 /** A `clientIp` for buildTestService: the address in the `x-test-client-ip` header, if any. */
 export function headerIp(c: Context): string | undefined {
   return c.req.header(CLIENT_IP_HEADER);
-}
-
-export interface PageBody {
-  url: string;
-  section?: string;
-  topics?: string[];
-  keywords?: string[];
-  title?: string;
-  language?: string;
-  pageViewId?: string;
 }
 
 /** The sample "india-trade-wars" article: walmart (sponsorship) and microsoft (standard) both fit it. */
@@ -62,40 +53,11 @@ export function houseOnlyPage(): PageBody {
   };
 }
 
-export interface SlotRequest {
-  id: string;
-  placement: string;
-  count?: number;
-}
-
 export const MID_SLOT: SlotRequest = { id: "mid-1", placement: "article-mid", count: 1 };
 export const END_SLOT: SlotRequest = { id: "end-1", placement: "article-end", count: 1 };
 
-export interface DecisionBody {
-  page: PageBody;
-  user?: { key: string };
-  slots: SlotRequest[];
-}
-
 export function decisionBody(page: PageBody, userKey: string | undefined, slots: SlotRequest[] = [MID_SLOT]): DecisionBody {
   return { page, ...(userKey === undefined ? {} : { user: { key: userKey } }), slots };
-}
-
-export interface UnitPayload {
-  unitId: string;
-  campaignId: string;
-  advertiserId: string;
-  cta: { text: string; url: string };
-  tracking: { impression: string; viewable: string };
-}
-
-export interface DecisionResponse {
-  decisionId: string;
-  slots: { id: string; placement: string; units: UnitPayload[]; noFillReason?: string }[];
-}
-
-export interface ErrorEnvelope {
-  error: { code: string; message: string; requestId: string; details?: { path: string; message: string }[] };
 }
 
 export interface Metrics {

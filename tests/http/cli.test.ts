@@ -9,9 +9,8 @@ import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../../src/cli.js";
-import { buildTestService, OPS_KEY } from "../helpers/app.js";
+import { buildTestService, OPS_KEY, type TestService } from "../helpers/app.js";
 
-type TestService = Awaited<ReturnType<typeof buildTestService>>;
 
 interface CatalogDocument {
   version: number;

@@ -4,10 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
-import { buildTestService, OPS_KEY } from "../helpers/app.js";
+import { OPS_KEY, type App } from "../helpers/app.js";
 
-export type TestService = Awaited<ReturnType<typeof buildTestService>>;
-export type App = TestService["app"];
+export type { App, TestService } from "../helpers/app.js";
 
 export const BASE_URL = "https://ads.test";
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createKeys, type Keys } from "../../src/store/keys.js";
 import { createRedisClient, type SpRedis } from "../../src/store/redis/client.js";
 import { createRedisStores } from "../../src/store/redis/redis-stores.js";
-import { buildTestService } from "../helpers/app.js";
+import { buildTestService, type TestService } from "../helpers/app.js";
 import { redisOrFail } from "../helpers/redis-server.js";
 
 const redis = await redisOrFail();
@@ -19,7 +19,6 @@ const HOUSE = "newsroom-daily";
 const DAY = 86400;
 const WEEK = 7 * DAY;
 
-type TestService = Awaited<ReturnType<typeof buildTestService>>;
 
 interface DecisionBody {
   decisionId: string;

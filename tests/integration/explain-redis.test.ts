@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createKeys, type Keys } from "../../src/store/keys.js";
 import { createRedisClient, type SpRedis } from "../../src/store/redis/client.js";
 import { createRedisStores } from "../../src/store/redis/redis-stores.js";
-import { auth, buildTestService } from "../helpers/app.js";
+import { auth, buildTestService, type TestService } from "../helpers/app.js";
 import { redisOrFail } from "../helpers/redis-server.js";
 
 const redis = await redisOrFail();
@@ -19,7 +19,6 @@ const MICROSOFT = "microsoft-quantum";
 const DAY = 86_400;
 const WEEK = 7 * DAY;
 
-type TestService = Awaited<ReturnType<typeof buildTestService>>;
 
 /** The reader's hash as compose computes it: HMAC-SHA256 with USER_KEY_SECRET, base64url, 22 characters. */
 function userHash(userKey: string): string {

@@ -15,12 +15,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createKeys } from "../../src/store/keys.js";
 import { createRedisClient } from "../../src/store/redis/client.js";
 import { createRedisStores } from "../../src/store/redis/redis-stores.js";
-import { buildTestService } from "../helpers/app.js";
+import { buildTestService, type TestService } from "../helpers/app.js";
 import { redisOrFail } from "../helpers/redis-server.js";
 
 const redis = await redisOrFail();
 
-type TestService = Awaited<ReturnType<typeof buildTestService>>;
 
 interface CommandStat {
   calls: number;

@@ -8,9 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pacingFigures, toleranceUnits, type GoalSpec } from "../../src/domain/pacing.js";
 import type { CatalogDocument } from "../../src/domain/catalog-schema.js";
 import type { DecisionRequest } from "../../src/routes/decisions.schema.js";
-import { auth, buildTestService, fakeClock } from "../helpers/app.js";
+import { auth, buildTestService, fakeClock, type TestService } from "../helpers/app.js";
 
-type TestService = Awaited<ReturnType<typeof buildTestService>>;
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
