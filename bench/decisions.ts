@@ -488,11 +488,11 @@ async function measured(
   return run;
 }
 
-function decisionRequests(pool: DecisionPool, counter: { n: number }, tally?: DecisionTally): autocannon.Request[] {
+function decisionRequests(pool: DecisionPool, counter: { n: number }, tally?: DecisionTally, path = "/v1/decisions"): autocannon.Request[] {
   return [
     {
       method: "POST",
-      path: "/v1/decisions",
+      path,
       headers: { "content-type": "application/json" },
       setupRequest: (req) => ({ ...req, body: pool.body(counter.n++) }),
       ...(tally ? { onResponse: (status: number, body: string, _ctx: object, headers: unknown) => tallyDecision(tally, status, String(body), (headers ?? {}) as Record<string, unknown>) } : {}),
@@ -607,7 +607,7 @@ interface SizeResult {
   candidates: ProbeReport;
   sanity: SanityReport;
   backgroundRedisCallsPerSecond: number;
-  runs: { empty: RunResult; redis: RunResult; decisions: RunResult; fixedRate: RunResult };
+  runs: { empty: RunResult; redis: RunResult; floor: RunResult; decisions: RunResult; fixedRate: RunResult };
   change: ChangeResult;
   profile?: ProfileSummary;
   summary: {
@@ -616,6 +616,9 @@ interface SizeResult {
     decisionsP99: number;
     ratioToRedis: number;
     ratioToEmpty: number;
+    /** Decisions ÷ the contract's floor route, and that floor ÷ the one-round-trip route. */
+    ratioToFloor: number;
+    floorToRedis: number;
     commandsPerDecision: number;
     scriptCallsPerDecision: number;
     redisUsecPerDecision: number;
@@ -694,6 +697,11 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const redisOptions: CannonOptions = { ...common, url: `${base}/__bench/redis` };
     await warm(redisOptions);
     const redisRun = await measured("GET /__bench/redis", server, redis, opts.connections, closed({ ...redisOptions, duration: opts.duration }));
+    // The contract's floor: the decision bodies in, a decision's bytes out, one INCR (see bench/server.ts).
+    const floorUrl = `${base}/__bench/floor`;
+    const floorRequests = (): autocannon.Request[] => decisionRequests(pool, counter, undefined, "/__bench/floor");
+    await warm({ ...common, url: floorUrl, requests: floorRequests() });
+    const floor = await measured("POST /__bench/floor", server, redis, opts.connections, closed({ ...common, url: floorUrl, duration: opts.duration, requests: floorRequests() }));
     const decisionUrl = `${base}/v1/decisions`;
     await warm({ ...common, url: decisionUrl, requests: decisionRequests(pool, counter) });
     if (opts.profile) await call(`${base}/__bench/profile/start`, { method: "POST" });
@@ -753,7 +761,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       sanity,
       // The empty route touches no Redis: what it sees is the service's background work.
       backgroundRedisCallsPerSecond: empty.redis.totalCalls / empty.durationS,
-      runs: { empty, redis: redisRun, decisions, fixedRate: fixed },
+      runs: { empty, redis: redisRun, floor, decisions, fixedRate: fixed },
       change,
       ...(profile ? { profile } : {}),
       summary: {
@@ -762,6 +770,8 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
         decisionsP99: decisions.latencyMs.p99,
         ratioToRedis: decisions.rps / redisRun.rps,
         ratioToEmpty: decisions.rps / empty.rps,
+        ratioToFloor: decisions.rps / floor.rps,
+        floorToRedis: floor.rps / redisRun.rps,
         commandsPerDecision: perDecision(decisions.redis.totalCalls),
         scriptCallsPerDecision: perDecision(decisions.redis.scriptCalls),
         redisUsecPerDecision: perDecision(decisions.redis.scriptUsec),
@@ -861,7 +871,7 @@ export function renderTables(results: SizeResult[]): string {
   const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
   const runRows: string[][] = [];
   for (const r of results) {
-    for (const run of [r.runs.empty, r.runs.redis, r.runs.decisions, r.runs.fixedRate]) {
+    for (const run of [r.runs.empty, r.runs.redis, ...(r.runs.floor ? [r.runs.floor] : []), r.runs.decisions, r.runs.fixedRate]) {
       runRows.push([
         k(r.campaigns),
         run.route,
@@ -878,12 +888,13 @@ export function renderTables(results: SizeResult[]): string {
   const t1 = table(["campaigns", "route", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "server ELU", "CPU % server/redis/loadgen/other"], runRows);
 
   const t2 = table(
-    ["campaigns", "decisions/s", "÷ 1-RT route", "÷ empty route", "Redis cmds/decision", "script calls/decision", "Redis µs/script call", "Redis KB in/decision", "caps.serve p50/p99 ms", "units/decision", "degraded"],
+    ["campaigns", "decisions/s", "÷ 1-RT route", "÷ empty route", "÷ floor route (floor ÷ 1-RT)", "Redis cmds/decision", "script calls/decision", "Redis µs/script call", "Redis KB in/decision", "caps.serve p50/p99 ms", "units/decision", "degraded"],
     results.map((r) => [
       k(r.campaigns),
       fmt(r.summary.decisionsRps, 0),
       fmt(r.summary.ratioToRedis, 2),
       fmt(r.summary.ratioToEmpty, 2),
+      `${fmt(r.summary.ratioToFloor, 2)} (${fmt(r.summary.floorToRedis, 2)})`,
       fmt(r.summary.commandsPerDecision, 2),
       fmt(r.summary.scriptCallsPerDecision, 3),
       fmt(r.summary.redisUsecPerScriptCall, 0),

@@ -8,6 +8,10 @@
  * they pay the same per-request middleware as every route):
  *   GET  /__bench/empty       c.text("ok"): the framework + middleware floor
  *   GET  /__bench/redis       one INCR through a long-lived auto-pipelining ioredis client
+ *   POST /__bench/floor       what any implementation of POST /v1/decisions must do at least: the
+ *                             same body read, parsed and validated as a decision, one INCR, and
+ *                             the same response bytes (a real decision's JSON, captured once) with
+ *                             the decision route's CORS middleware; no selection, no signing
  *   GET  /__bench/stats       memory (`?gc=1`: after a full GC), CPU, event-loop utilisation, snapshot/index shape, and the
  *                             service's own counters (decisions, fills, no-fills, degraded, store
  *                             call durations since the last `?reset=1`), taken through the
@@ -27,6 +31,7 @@ import { findSourceMap } from "node:module";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
+import { pageCors } from "../src/http/cors.js";
 import { Redis } from "ioredis";
 import { parseConfigOrExit } from "../src/config.js";
 import { composeService } from "../src/compose.js";
@@ -35,6 +40,9 @@ import { loadNodeAssets } from "../src/node-assets.js";
 import { PROJECT_ROOT } from "../src/project-root.js";
 import { candidateEntries, compileCatalog, ineligibility, openEntries } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
+import { parseBody, DECISION_BODY_LIMIT } from "../src/http/body.js";
+import { DecisionRequestSchema } from "../src/routes/decisions.schema.js";
+import { requestFacts } from "../src/routes/decisions.js";
 import type { Span, TimeInput } from "@opentelemetry/api";
 import { createTelemetry, type Telemetry } from "../src/telemetry/telemetry.js";
 
@@ -202,6 +210,17 @@ async function main(): Promise<void> {
 
   app.get("/__bench/empty", (c) => c.text("ok"));
   app.get("/__bench/redis", async (c) => c.text(String(await probe.incr("bench:counter"))));
+  // The floor of the decision contract: a real decision's response, captured at the first call.
+  let floorResponse: string | undefined;
+  app.use("/__bench/floor", pageCors({ origin: (origin) => origin || "*", allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["Content-Type"], maxAgeSeconds: 86400 }));
+  app.post("/__bench/floor", async (c) => {
+    const body = await parseBody(c, DecisionRequestSchema, { maxBytes: DECISION_BODY_LIMIT, textPlain: true });
+    floorResponse ??= JSON.stringify((await service.decisions.decide(body, requestFacts(c))).response);
+    await probe.incr("bench:floor");
+    c.header("Cache-Control", "no-store");
+    c.header("Content-Type", "application/json");
+    return c.body(floorResponse);
+  });
 
   app.get("/__bench/stats", (c) => {
     // `?gc=1` (server started with --expose-gc): collect first, so memory shows what is retained.

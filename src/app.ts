@@ -31,7 +31,7 @@ import type { Stores } from "./store/ports.js";
 import type { Logger } from "./telemetry/logger.js";
 import { newId } from "./domain/ids.js";
 import { HTTPException } from "hono/http-exception";
-import { cors } from "hono/cors";
+import { pageCors } from "./http/cors.js";
 import { serverSpan, type Telemetry } from "./telemetry/telemetry.js";
 
 export interface AppDeps {
@@ -106,14 +106,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404));
 
   // Pages on other origins call decisions and beacons from the browser.
-  const pageCors = cors({
+  const corsForPages = pageCors({
     origin: (origin) => (deps.allowedOrigins === "*" ? origin || "*" : deps.allowedOrigins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
     allowHeaders: ["Content-Type"],
-    maxAge: 86400,
+    maxAgeSeconds: 86400,
   });
-  app.use("/v1/decisions", pageCors);
-  app.use("/v1/events/*", pageCors);
+  app.use("/v1/decisions", corsForPages);
+  app.use("/v1/events/*", corsForPages);
 
   const failures = { limiter: deps.authFailureLimiter, clientKey: (c: Context) => clientKey(deps.clientIp(c)) };
   registerHealthRoutes(app, deps.storePing ?? (() => deps.stores.meta.ping()), deps.adminTimeoutMs, deps.storeDegraded);

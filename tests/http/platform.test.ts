@@ -104,6 +104,53 @@ describe("cross-origin pages", () => {
     const allowed = res.headers.get("access-control-allow-origin");
     expect(allowed === "*" || allowed === "https://news.example", `Access-Control-Allow-Origin: ${String(allowed)}`).toBe(true);
   });
+
+  it("answers a preflight for decisions with 204, the allowed methods and headers, and a cache lifetime", async () => {
+    const { app } = await buildTestService({ env: { ALLOWED_ORIGINS: "https://news.example" } });
+    const res = await app.request("/v1/decisions", {
+      method: "OPTIONS",
+      headers: { origin: "https://news.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://news.example");
+    expect(res.headers.get("access-control-allow-methods")).toBe("GET,POST,OPTIONS");
+    expect(res.headers.get("access-control-allow-headers")).toBe("Content-Type");
+    expect(res.headers.get("access-control-max-age")).toBe("86400");
+    expect(res.headers.get("vary")).toContain("Origin");
+    expect(res.headers.get("x-request-id")).toMatch(/\S+/);
+  });
+
+  it("gives an origin outside ALLOWED_ORIGINS no Access-Control-Allow-Origin, on preflights, decisions and beacons", async () => {
+    const { app } = await buildTestService({ env: { ALLOWED_ORIGINS: "https://news.example" } });
+    const preflight = await app.request("/v1/decisions", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    const decision = await postDecision(app, decisionBody("canada-carney", "cors-other"), { origin: "https://evil.example" });
+    expect(decision.status).toBe(200);
+    expect(decision.headers.get("access-control-allow-origin")).toBeNull();
+    expect(decision.headers.get("vary")).toContain("Origin");
+    const beacon = await app.request("/v1/events/impression?t=nonsense", { method: "POST", headers: { origin: "https://evil.example" } });
+    expect(beacon.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("keeps the CORS headers, the security headers and Vary on decision errors, so the page can read them", async () => {
+    const { app } = await buildTestService({ env: { ALLOWED_ORIGINS: "https://news.example" } });
+    const res = await postDecision(app, "{", { origin: "https://news.example" });
+    await expectError(res, 400, "BAD_REQUEST");
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://news.example");
+    expect(res.headers.get("vary")).toBe("Origin");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("sends a decision's CORS, cache and security headers once each", async () => {
+    const { app } = await buildTestService({ env: { ALLOWED_ORIGINS: "https://news.example" } });
+    const res = await postDecision(app, decisionBody("canada-carney", "cors-once"), { origin: "https://news.example" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://news.example");
+    expect(res.headers.get("vary")).toBe("Origin");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
+  });
 });
 
 describe("probes", () => {
