@@ -49,6 +49,24 @@ interface HtmlTemplate {
   readonly sponsor: string;
   /** The unit's card split around its click URL: parts.join(escapedClickUrl) is the HTML. */
   readonly parts: readonly string[];
+  /** The same parts escaped for the inside of a JSON string (JSON escaping is per character). */
+  readonly jsonParts: readonly string[];
+  /** The payload's JSON up to the click URL of `cta`, and after `html` (the image, if any). */
+  readonly jsonHead: string;
+  readonly jsonTail: string;
+}
+
+/**
+ * Each payload's JSON, built from its unit's template while rendering it, so that a decision's
+ * response is joined from strings instead of serialising every unit's fields again
+ * (see `unitPayloadJson`). Keyed by the payload object: a payload whose fields were changed after
+ * rendering would not match its entry, and payloads are never changed.
+ */
+const payloadJson = new WeakMap<UnitPayload, string>();
+
+/** A unit payload as JSON: the text `JSON.stringify(payload)` gives, taken from the render when possible. */
+export function unitPayloadJson(payload: UnitPayload): string {
+  return payloadJson.get(payload) ?? JSON.stringify(payload);
 }
 
 /** Per unit object (a catalog version's units are immutable): its card with the click URL left out. */
@@ -78,10 +96,11 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
   // The escaped card is built once per unit (and sponsor); each decision only puts in its click URL.
   let template = templates.get(unit);
   if (!template || template.advertiserId !== advertiserId || template.sponsor !== sponsorName) {
-    template = { advertiserId, sponsor: sponsorName, parts: cardHtml(unit, label, sponsorName, CLICK_SLOT).split(CLICK_SLOT) };
+    template = buildTemplate(unit, advertiserId, label, sponsorName);
     templates.set(unit, template);
   }
-  const html = template.parts.join(escapeHtml(urls.click));
+  const escapedClick = escapeHtml(urls.click);
+  const html = template.parts.join(escapedClick);
   const payload: UnitPayload = {
     unitId: unit.id,
     campaignId: unit.campaignId,
@@ -95,5 +114,53 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
     html,
   };
   if (unit.image) payload.image = { url: unit.image.url, width: unit.image.width, height: unit.image.height, alt: unit.image.alt };
+  const click = JSON.stringify(urls.click);
+  payloadJson.set(
+    payload,
+    `${template.jsonHead}${click}},"tracking":{"impression":${JSON.stringify(urls.impression)},"viewable":${JSON.stringify(urls.viewable)}},"html":"` +
+      `${template.jsonParts.join(JSON.stringify(escapedClick).slice(1, -1))}"${template.jsonTail}`,
+  );
   return payload;
+}
+
+function buildTemplate(unit: Unit, advertiserId: string, label: string, sponsorName: string): HtmlTemplate {
+  const parts = cardHtml(unit, label, sponsorName, CLICK_SLOT).split(CLICK_SLOT);
+  // Field order is the payload's (renderUnit), so the joined text equals JSON.stringify(payload).
+  const head = JSON.stringify({
+    unitId: unit.id,
+    campaignId: unit.campaignId,
+    advertiserId,
+    format: unit.format,
+    disclosure: { label, sponsor: sponsorName },
+    headline: unit.headline,
+    body: unit.body,
+    cta: { text: unit.cta.text },
+  });
+  const image = unit.image ? JSON.stringify({ url: unit.image.url, width: unit.image.width, height: unit.image.height, alt: unit.image.alt }) : undefined;
+  return {
+    advertiserId,
+    sponsor: sponsorName,
+    parts,
+    jsonParts: parts.map((p) => JSON.stringify(p).slice(1, -1)),
+    // `...,"cta":{"text":"…"}}` without its two closing braces, then the url key.
+    jsonHead: `${head.slice(0, -2)},"url":`,
+    jsonTail: image ? `,"image":${image}}` : "}",
+  };
+}
+
+/** A decision's response as JSON: the text `JSON.stringify(response)` gives, with each unit's JSON taken from its render. */
+export function decisionJson(response: { decisionId: string; slots: readonly { id: string; placement: string; units: readonly UnitPayload[]; noFillReason?: string }[] }): string {
+  let out = `{"decisionId":${JSON.stringify(response.decisionId)},"slots":[`;
+  response.slots.forEach((slot, i) => {
+    if (i > 0) out += ",";
+    out += `{"id":${JSON.stringify(slot.id)},"placement":${JSON.stringify(slot.placement)},"units":[`;
+    slot.units.forEach((u, j) => {
+      if (j > 0) out += ",";
+      out += unitPayloadJson(u);
+    });
+    out += "]";
+    if (slot.noFillReason !== undefined) out += `,"noFillReason":${JSON.stringify(slot.noFillReason)}`;
+    out += "}";
+  });
+  return `${out}]}`;
 }

@@ -354,17 +354,20 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       });
     }
     const slots = render(p, outcomes, degraded);
-    logger.info(
-      {
-        decisionId: p.decisionId,
-        slots: slots.length,
-        served: slots.flatMap((s) => s.units.map((u) => u.campaignId)),
-        noFill: slots.filter((s) => s.noFillReason).map((s) => s.noFillReason),
-        degraded,
-        ms: Math.round((performance.now() - started) * 100) / 100,
-      },
-      "decision",
-    );
+    // The line's fields are only built when it is written (LOG_LEVEL at info or below).
+    if (logger.isLevelEnabled("info")) {
+      logger.info(
+        {
+          decisionId: p.decisionId,
+          slots: slots.length,
+          served: slots.flatMap((s) => s.units.map((u) => u.campaignId)),
+          noFill: slots.filter((s) => s.noFillReason).map((s) => s.noFillReason),
+          degraded,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+        },
+        "decision",
+      );
+    }
     const t = deps.telemetry;
     if (t) {
       t.decisions.add(1, { degraded });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Unit } from "../../src/domain/catalog-schema.js";
-import { disclosureLabel, escapeHtml, renderUnit, type TrackingUrls } from "../../src/domain/payload.js";
+import { decisionJson, disclosureLabel, escapeHtml, renderUnit, unitPayloadJson, type TrackingUrls, type UnitPayload } from "../../src/domain/payload.js";
 import { aUnit } from "../helpers/builders.js";
 
 const HOSTILE = `<script>alert("x")</script> & 'quoted' "double" <img src=x onerror=alert(1)>`;
@@ -171,5 +171,49 @@ describe("renderUnit", () => {
       }),
       { seed: 1234, numRuns: 300 },
     );
+  });
+});
+
+describe("decision JSON", () => {
+  // Any Unicode, lone surrogates included (JSON.stringify escapes them), plus the characters that
+  // HTML and JSON escape.
+  const text = fc.oneof(fc.string({ unit: "binary" }), fc.constantFrom(HOSTILE, "\\ \" \n \u2028 \ud800 😀 </script>", ""));
+
+  it("gives each rendered unit the exact text JSON.stringify gives its payload", () => {
+    fc.assert(
+      fc.property(text, text, text, text, text, text, fc.boolean(), (headline, body, cta, label, sponsor, click, withImage) => {
+        const unit = aUnit({
+          headline,
+          body,
+          cta: { text: cta, url: "https://acme.example/landing" },
+          disclosureLabel: label,
+          image: withImage ? { url: `https://cdn.example/${body}.jpg`, width: 600, height: 314, alt: headline } : undefined,
+        });
+        const urls = { ...URLS, click: `${URLS.click}&x=${click}` };
+        const payload = renderUnit(unit, "acme", sponsor, urls);
+        expect(unitPayloadJson(payload)).toBe(JSON.stringify(payload));
+        // A second render of the same unit (its cached template) with another decision's URLs.
+        const again = renderUnit(unit, "acme", sponsor, { ...URLS, impression: `${URLS.impression}2` });
+        expect(unitPayloadJson(again)).toBe(JSON.stringify(again));
+      }),
+      { seed: 4321, numRuns: 300 },
+    );
+  });
+
+  it("serialises a whole response, no-fill slots included, exactly as JSON.stringify does", () => {
+    const units = [renderUnit(hostileUnit(), "acme", "Acme \"Corp\"", URLS), renderUnit(aUnit({ image: undefined }), "acme", "Acme", URLS)];
+    const response = {
+      decisionId: "d_1",
+      slots: [
+        { id: "mid-1", placement: "article-mid", units },
+        { id: "end-\"1", placement: "article-end", units: [] as UnitPayload[], noFillReason: "NO_ELIGIBLE_UNITS" },
+      ],
+    };
+    expect(decisionJson(response)).toBe(JSON.stringify(response));
+  });
+
+  it("falls back to JSON.stringify for a payload it did not render", () => {
+    const payload = { ...renderUnit(aUnit(), "acme", "Acme", URLS), headline: "changed" };
+    expect(unitPayloadJson(payload)).toBe(JSON.stringify(payload));
   });
 });
