@@ -313,13 +313,15 @@ function percentile(sorted: readonly number[], p: number): number {
  * Decisions at a fixed overall rate with autocannon `overallRate`. autocannon meters a rate per
  * connection per one-second window (a connection sends its quota back to back, then waits for the
  * next second), so one instance turns "R per second" into one burst at the top of each second.
- * To spread arrivals, the rate and connections are split over up to 10 instances started 1/k s
- * apart; latencies are collected raw from every response (no coordinated-omission correction:
+ * To spread arrivals, the rate and connections are split over up to 50 instances started 1/k s
+ * apart, one connection each at the default 50 connections, so that every 20 ms one connection
+ * sends its quota for the second back to back (with 10 instances of 5 connections, bursts of five
+ * concurrent streams every 100 ms queued behind each other and the p99 measured the burst); latencies are collected raw from every response (no coordinated-omission correction:
  * autocannon 9 corrects with an expected interval of ceil(1/rate) = 1 ms, which floods the
  * histogram with synthetic samples).
  */
 async function fixedRate(options: CannonOptions, rate: number, connections: number): Promise<LoadResult> {
-  const k = Math.max(1, Math.min(10, rate, connections));
+  const k = Math.max(1, Math.min(50, rate, connections));
   const share = (total: number, i: number): number => Math.floor(total / k) + (i < total % k ? 1 : 0);
   const latencies: number[] = [];
   const runs = Array.from({ length: k }, (_, i) =>
