@@ -3,7 +3,9 @@
  * catalog (PUT /v1/admin/catalog), then a second, fresh server on the same Redis loads it the way
  * every other instance does (store load + compile) and reports its memory after a full GC, at
  * once and 3 s later. The importing instance's own figures are printed too: it also holds what the
- * import request left behind.
+ * import request left behind. A third instance, already running when the import lands, follows it
+ * from the change notice; the longest event-loop block it had until it serves the new version is
+ * how long its decisions would have waited.
  *
  *   npx tsx bench/memory.ts [campaigns=100000]
  *
@@ -51,21 +53,39 @@ async function start(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
+const call = (url: string): Promise<Response> => fetch(url, { method: "POST" });
 const stats = async (base: string): Promise<Stats> => (await (await fetch(`${base}/__bench/stats?gc=1`)).json()) as Stats;
 const mb = (m: Record<string, number>): string =>
   ["rss", "heapUsed", "heapTotal", "external", "arrayBuffers"].map((k) => `${k} ${Math.round((m[k] ?? 0) / 1048576)} MB`).join(", ");
 
 try {
   const importer = await start();
+  // An instance that is already serving when the import lands elsewhere: it follows the new
+  // version from the change notice. Its event loop is watched meanwhile: how long decisions
+  // would have waited behind the rebuild.
+  const follower = await start();
+  await call(`${follower}/__bench/loop/start`);
   const { document } = generateCatalog({ campaigns: size, seed: 42 });
   const res = await fetch(`${importer}/v1/admin/catalog`, {
     method: "PUT",
     headers: { "content-type": "application/json", authorization: `Bearer ${adminKey}` },
     body: JSON.stringify(document),
   });
-  await res.text();
+  const imported = (await res.json()) as { version: number };
   if (res.status !== 200) throw new Error(`import answered ${res.status}`);
+  const answered = performance.now();
   process.stdout.write(`${size} campaigns\nimporting instance, after a full GC: ${mb((await stats(importer)).memory)}\n`);
+  for (;;) {
+    const loop = (await (await fetch(`${follower}/__bench/loop`)).json()) as { maxMs: number; p99Ms: number; catalogVersion: number };
+    if (loop.catalogVersion >= imported.version) {
+      process.stdout.write(
+        `following instance: at the imported version ${Math.round(performance.now() - answered)} ms after the import answered; ` +
+          `longest event-loop block ${loop.maxMs.toFixed(1)} ms (p99 ${loop.p99Ms.toFixed(1)} ms) between the import's start and then\n`,
+      );
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const t = performance.now();
   const server = await start();
   let s = await stats(server);
@@ -73,9 +93,9 @@ try {
     await new Promise((r) => setTimeout(r, 250));
     s = await stats(server);
   }
-  process.stdout.write(`second instance, loaded in ${Math.round(performance.now() - t)} ms (process start included), after a full GC: ${mb(s.memory)}\n`);
+  process.stdout.write(`new instance, loaded in ${Math.round(performance.now() - t)} ms (process start included), after a full GC: ${mb(s.memory)}\n`);
   await new Promise((r) => setTimeout(r, 3000));
-  process.stdout.write(`second instance, 3 s later, after a full GC: ${mb((await stats(server)).memory)}\n`);
+  process.stdout.write(`new instance, 3 s later, after a full GC: ${mb((await stats(server)).memory)}\n`);
 } finally {
   for (const c of children) c.kill("SIGKILL");
   await redis.stop();

@@ -17,7 +17,8 @@
  *                             call durations since the last `?reset=1`), taken through the
  *                             `telemetry` option of composeService, and decisions in flight
  *   POST /__bench/rebuild     times a forced catalog refresh (store load + compile) and a compile alone
- *   POST /__bench/loop/start, /__bench/loop/stop: event-loop delay (max, p99) in between
+ *   POST /__bench/loop/start, /__bench/loop/stop: event-loop delay (max, p99) in between;
+ *                             GET /__bench/loop: the same so far, still recording
  *   POST /__bench/candidates  for a decision body: index pool and eligible count per slot (no side effects)
  *   POST /__bench/profile/start, /__bench/profile/stop {file}: a V8 CPU profile of this process
  *                             (inspector), written to `file`, answered with the top self-time frames
@@ -264,10 +265,13 @@ async function main(): Promise<void> {
     loopDelay.enable();
     return c.json({ ok: true });
   });
+  const loopFigures = () => ({ maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, meanMs: loopDelay.mean / 1e6, catalogVersion: service.catalog.current().version });
   app.post("/__bench/loop/stop", (c) => {
     loopDelay.disable();
-    return c.json({ maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, meanMs: loopDelay.mean / 1e6, catalogVersion: service.catalog.current().version });
+    return c.json(loopFigures());
   });
+  // The figures so far, still recording (bench/memory.ts polls it while an instance follows an import).
+  app.get("/__bench/loop", (c) => c.json(loopFigures()));
 
   app.post("/__bench/rebuild", async (c) => {
     let t = performance.now();

@@ -12,6 +12,7 @@ import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./c
 import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
 import { Interner } from "./intern.js";
+import { runInSlices } from "./slices.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
 import { compileTargeting, findFailingNode, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
@@ -159,24 +160,7 @@ export async function compileCatalogInSlices(
   previous?: CatalogSnapshot,
   options: { changes?: readonly EntityChange[]; sliceMs?: number } = {},
 ): Promise<CatalogSnapshot> {
-  const sliceMs = options.sliceMs ?? 10;
-  const steps = compileSteps(doc, version, previous, options.changes);
-  // The first slice waits its turn too: the caller's own synchronous work (reading and applying
-  // the changes) stays a separate task.
-  await yieldToEventLoop();
-  let until = performance.now() + sliceMs;
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    if (performance.now() >= until) {
-      await yieldToEventLoop();
-      until = performance.now() + sliceMs;
-    }
-  }
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise<void>((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  return runInSlices(compileSteps(doc, version, previous, options.changes), options.sliceMs);
 }
 
 /** Items handled between two checks of the slice clock. */

@@ -23,6 +23,14 @@ import { applyChanges, diffCatalogs, entityChanges, type CatalogDiff } from "../
 
 /** Past this many versions behind, a refresh reads the whole catalog instead of the changes. */
 const INCREMENTAL_MAX_VERSIONS = 50;
+/**
+ * Past this much JSON in the records to catch up on, or this many entity changes, a refresh reads
+ * the whole catalog instead: that read is parsed, sorted and compiled in slices, while a record is
+ * parsed in one block and many changes are applied by rebuilding every list (a whole-catalog
+ * import at 100k campaigns leaves a ~100 MB record, which stalled each following instance ~2 s).
+ */
+const INCREMENTAL_MAX_BYTES = 1024 * 1024;
+const INCREMENTAL_MAX_CHANGES = 256;
 
 const ID_PREFIX: Record<EntityKind, string> = { advertiser: "adv", placement: "plc", campaign: "cmp", unit: "unit" };
 
@@ -153,14 +161,15 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
 
   const reloadOnce = async (allowOlder: boolean): Promise<void> => {
     const current = snapshot.version;
-    const records = current > 0 ? await store.changesAfter(current) : undefined;
+    const records = current > 0 ? await store.changesAfter(current, { maxBytes: INCREMENTAL_MAX_BYTES }) : undefined;
     // Nothing after this version: another reload (a change notice racing an admin write's own
     // reload) already brought the snapshot here.
     if (records && records.length === 0) return;
     if (!records || records.length > INCREMENTAL_MAX_VERSIONS) return fullReload(allowOlder);
+    const changes = records.flatMap((r) => r.changes);
+    if (changes.length > INCREMENTAL_MAX_CHANGES) return fullReload(allowOlder);
     const last = records[records.length - 1] as (typeof records)[number];
     const started = performance.now();
-    const changes = records.flatMap((r) => r.changes);
     const next = applyChanges(doc, changes, "forward");
     snapshot = await compileCatalogInSlices(next, last.version, snapshot, { changes });
     doc = next;

@@ -55,8 +55,13 @@ export interface CatalogStore {
   replace(document: CatalogDocument): Promise<number>;
   /** Version records, newest first, starting below `before` (exclusive) when given. */
   versions(query: { before?: number | undefined; limit: number }): Promise<CatalogVersionRecord[]>;
-  /** The records of every version after `version`, oldest first; `undefined` if some were trimmed. */
-  changesAfter(version: number): Promise<CatalogVersionRecord[] | undefined>;
+  /**
+   * The records of every version after `version`, oldest first; `undefined` if some were trimmed,
+   * or if with `maxBytes` their JSON adds up to more than that (checked before they are read: the
+   * record of a whole-catalog import is as large as the catalog, and reading the catalog itself
+   * is then the better way to catch up).
+   */
+  changesAfter(version: number, options?: { maxBytes?: number }): Promise<CatalogVersionRecord[] | undefined>;
   /** Calls `listener` with the new version when any instance writes (pub/sub); returns a stop function. */
   subscribe(listener: (version: number) => void): Promise<() => Promise<void>>;
 }

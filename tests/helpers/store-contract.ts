@@ -177,6 +177,29 @@ export function describeStoreContract(factory: StoreFactory): void {
       expect(second.document.advertisers[0]?.name).toBe("Walmart");
     });
 
+    it("changesAfter gives the records of the later versions, oldest first, with each entity before and after", async () => {
+      await stores.catalog.put("advertiser", { id: "zeta", name: "Zeta" });
+      await stores.catalog.put("advertiser", { id: "zeta", name: "Zeta 2" });
+      await stores.catalog.remove("advertiser", "zeta");
+      const records = await stores.catalog.changesAfter(1);
+      expect(records?.map((r) => r.version)).toEqual([2, 3]);
+      expect(records?.[0]?.changes).toEqual([{ kind: "advertiser", id: "zeta", before: { id: "zeta", name: "Zeta" }, after: { id: "zeta", name: "Zeta 2" } }]);
+      expect(records?.[1]?.changes).toEqual([{ kind: "advertiser", id: "zeta", before: { id: "zeta", name: "Zeta 2" }, after: null }]);
+      expect(await stores.catalog.changesAfter(3)).toEqual([]);
+    });
+
+    it("changesAfter with maxBytes gives the records while they are small, and nothing once they add up to more", async () => {
+      await stores.catalog.put("advertiser", { id: "zeta", name: "Zeta" });
+      expect(await stores.catalog.changesAfter(0, { maxBytes: 1_000 })).toHaveLength(1);
+      // A whole-catalog write leaves a record as large as the catalog: a reader catches up by loading instead.
+      await stores.catalog.replace(sample);
+      expect(JSON.stringify(sample).length).toBeGreaterThan(1_000);
+      expect(await stores.catalog.changesAfter(0, { maxBytes: 1_000 })).toBeUndefined();
+      expect(await stores.catalog.changesAfter(1, { maxBytes: 1_000 })).toBeUndefined();
+      expect(await stores.catalog.changesAfter(1, { maxBytes: 10_000_000 })).toHaveLength(1);
+      expect(await stores.catalog.changesAfter(2, { maxBytes: 10 })).toEqual([]);
+    });
+
     it("concurrent writes each get a distinct version and none is lost", async () => {
       const versions = await Promise.all(
         Array.from({ length: 12 }, (_, i) => stores.catalog.put("advertiser", { id: `adv-${String(i).padStart(2, "0")}`, name: `A${i}` })),

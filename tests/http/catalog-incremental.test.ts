@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createKeys } from "../../src/store/keys.js";
 import { createMemoryStores } from "../../src/store/memory/memory-stores.js";
 import { auth, buildTestService, fakeClock } from "../helpers/app.js";
+import { generateCatalog } from "../../bench/catalog.js";
 
 describe("incremental catalog rebuilds", () => {
   it("keeps the compiled form of every unchanged campaign and recompiles only the one patched, on both instances", async () => {
@@ -73,6 +74,68 @@ describe("incremental catalog rebuilds", () => {
       expect(loads).toEqual([]);
     } finally {
       await a.close();
+    }
+  });
+
+  it("catches up on a whole-catalog import elsewhere by reading the catalog, not the import's record, and ends with the same catalog", async () => {
+    const clock = fakeClock();
+    const stores = createMemoryStores(createKeys("incremental-import"), clock.now);
+    const a = await buildTestService({ stores, clock: clock.now });
+    const b = await buildTestService({ stores, clock: clock.now, seed: false });
+    try {
+      await b.catalog.refresh(true);
+      const calls: string[] = [];
+      const load = stores.catalog.load.bind(stores.catalog);
+      const changesAfter = stores.catalog.changesAfter.bind(stores.catalog);
+      (stores.catalog as { load: typeof load }).load = async () => {
+        calls.push("load");
+        return load();
+      };
+      (stores.catalog as { changesAfter: typeof changesAfter }).changesAfter = async (version, options) => {
+        const records = await changesAfter(version, options);
+        calls.push(records ? `changes ${records.length}` : "changes too large");
+        return records;
+      };
+      // 1,500 campaigns: the import's record (every entity, before and after) is over a megabyte.
+      const { document } = generateCatalog({ campaigns: 1500, seed: 5 });
+      const res = await a.app.request("/v1/admin/catalog", { method: "PUT", headers: auth(), body: JSON.stringify(document) });
+      expect(res.status).toBe(200);
+      calls.length = 0;
+      expect(await b.catalog.refresh()).toBe(true);
+      expect(calls).toEqual(["changes too large", "load"]);
+      expect(b.catalog.current().version).toBe(a.catalog.current().version);
+      expect(b.catalog.document()).toEqual(a.catalog.document());
+      expect([...b.catalog.current().campaigns.keys()]).toEqual([...a.catalog.current().campaigns.keys()]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("catches up on a write of more than 256 small entities by reading the catalog too", async () => {
+    const clock = fakeClock();
+    const stores = createMemoryStores(createKeys("incremental-many"), clock.now);
+    const a = await buildTestService({ stores, clock: clock.now });
+    const b = await buildTestService({ stores, clock: clock.now, seed: false });
+    try {
+      await b.catalog.refresh(true);
+      const calls: string[] = [];
+      const load = stores.catalog.load.bind(stores.catalog);
+      (stores.catalog as { load: typeof load }).load = async () => {
+        calls.push("load");
+        return load();
+      };
+      const document = structuredClone(a.catalog.document());
+      for (let i = 0; i < 300; i++) document.advertisers.push({ id: `adv-${String(i).padStart(3, "0")}`, name: `Advertiser ${i}` });
+      const res = await a.app.request("/v1/admin/catalog", { method: "PUT", headers: auth(), body: JSON.stringify(document) });
+      expect(res.status).toBe(200);
+      calls.length = 0;
+      expect(await b.catalog.refresh()).toBe(true);
+      expect(calls).toEqual(["load"]);
+      expect(b.catalog.document()).toEqual(a.catalog.document());
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

@@ -31,6 +31,8 @@ import { CATALOG_VERSIONS_KEPT } from "../ports.js";
 export function createMemoryCatalogStore(): CatalogStore {
   const entities = new Map<EntityKind, Map<string, unknown>>(ENTITY_KINDS.map((k) => [k, new Map()]));
   const records = new Map<number, CatalogVersionRecord>();
+  /** Size of each record as JSON (what `changesAfter` checks against `maxBytes`). */
+  const recordBytes = new Map<number, number>();
   const listeners = new Set<(version: number) => void>();
   let version = 0;
   const table = (kind: EntityKind): Map<string, unknown> => entities.get(kind) as Map<string, unknown>;
@@ -58,8 +60,11 @@ export function createMemoryCatalogStore(): CatalogStore {
         return { kind: w.kind, id: w.id, before: before === null ? null : structuredClone(before), after: w.after ?? null };
       });
       version++;
-      records.set(version, structuredClone({ version, at: m.at, actor: m.actor, action: m.action, changes }));
+      const record = { version, at: m.at, actor: m.actor, action: m.action, changes };
+      records.set(version, structuredClone(record));
+      recordBytes.set(version, JSON.stringify(record).length);
       records.delete(version - CATALOG_VERSIONS_KEPT);
+      recordBytes.delete(version - CATALOG_VERSIONS_KEPT);
       const v = version;
       for (const l of listeners) queueMicrotask(() => l(v));
       return version;
@@ -75,7 +80,12 @@ export function createMemoryCatalogStore(): CatalogStore {
       }
       return out;
     },
-    async changesAfter(after) {
+    async changesAfter(after, options) {
+      if (options?.maxBytes !== undefined) {
+        let bytes = 0;
+        for (let v = after + 1; v <= version; v++) bytes += recordBytes.get(v) ?? 0;
+        if (bytes > options.maxBytes) return undefined;
+      }
       const out: CatalogVersionRecord[] = [];
       for (let v = after + 1; v <= version; v++) {
         const r = records.get(v);
