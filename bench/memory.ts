@@ -65,6 +65,7 @@ try {
   // would have waited behind the rebuild.
   const follower = await start();
   await call(`${follower}/__bench/loop/start`);
+  await call(`${importer}/__bench/loop/start`);
   const { document } = generateCatalog({ campaigns: size, seed: 42 });
   const res = await fetch(`${importer}/v1/admin/catalog`, {
     method: "PUT",
@@ -74,7 +75,10 @@ try {
   const imported = (await res.json()) as { version: number };
   if (res.status !== 200) throw new Error(`import answered ${res.status}`);
   const answered = performance.now();
-  process.stdout.write(`${size} campaigns\nimporting instance, after a full GC: ${mb((await stats(importer)).memory)}\n`);
+  const importerLoop = (await (await call(`${importer}/__bench/loop/stop`)).json()) as { maxMs: number; p99Ms: number };
+  process.stdout.write(
+    `${size} campaigns\nimporting instance: longest event-loop block during the import ${importerLoop.maxMs.toFixed(0)} ms; after a full GC: ${mb((await stats(importer)).memory)}\n`,
+  );
   for (;;) {
     const loop = (await (await fetch(`${follower}/__bench/loop`)).json()) as { maxMs: number; p99Ms: number; catalogVersion: number };
     if (loop.catalogVersion >= imported.version) {

@@ -200,6 +200,14 @@ export function describeStoreContract(factory: StoreFactory): void {
       expect(await stores.catalog.changesAfter(2, { maxBytes: 10 })).toEqual([]);
     });
 
+    it("a load during concurrent writes gives the catalog exactly as it was at the version it reports", async () => {
+      // Each write adds one advertiser: at version v the catalog holds exactly v of them.
+      const writes = Array.from({ length: 40 }, (_, i) => stores.catalog.put("advertiser", { id: `adv-${String(i).padStart(2, "0")}`, name: `A${i}` }));
+      const loads = Array.from({ length: 8 }, () => stores.catalog.load());
+      await Promise.all(writes);
+      for (const { version, document } of await Promise.all(loads)) expect(document.advertisers).toHaveLength(version);
+    });
+
     it("concurrent writes each get a distinct version and none is lost", async () => {
       const versions = await Promise.all(
         Array.from({ length: 12 }, (_, i) => stores.catalog.put("advertiser", { id: `adv-${String(i).padStart(2, "0")}`, name: `A${i}` })),

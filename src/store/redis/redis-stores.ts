@@ -42,17 +42,32 @@ function execOrThrow(result: ExecResult): unknown[] {
 }
 
 
+/** Reads of the whole catalog before giving up when writes keep landing in between. */
+const LOAD_ATTEMPTS = 5;
+
 export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStore {
   const kindIndex = (kind: EntityKind): number => ENTITY_KINDS.indexOf(kind) + 1;
   const parseRecord = (json: string | null): CatalogVersionRecord | undefined => (json ? (JSON.parse(json) as CatalogVersionRecord) : undefined);
   const store: CatalogStore = {
     async load(): Promise<CatalogState> {
-      const multi = redis.multi();
-      // As bytes: ioredis would turn a reply's every value into a string in one block when the
-      // reply completes (~0.3 s for a 100k-campaign catalog); parseEach decodes them in slices.
-      for (const kind of ENTITY_KINDS) multi.hvalsBuffer(keys.catalogEntities(kind));
-      multi.get(keys.catalogVersion);
-      const values = execOrThrow(await multi.exec());
+      // The values come as bytes, and parseEach decodes them in slices: ioredis would otherwise
+      // turn every value of the reply into a string in one block when it completes (~0.3 s at 100k
+      // campaigns). A MULTI cannot be used for that (its EXEC reply is converted to strings as a
+      // whole), so the read is a pipeline between two reads of the version: catalog writes are
+      // atomic and bump the version, so equal versions mean no write fell in between.
+      let values: unknown[] = [];
+      for (let attempt = 1; ; attempt++) {
+        const pipeline = redis.pipeline();
+        pipeline.get(keys.catalogVersion);
+        for (const kind of ENTITY_KINDS) pipeline.hvalsBuffer(keys.catalogEntities(kind));
+        pipeline.get(keys.catalogVersion);
+        const read = execOrThrow(await pipeline.exec());
+        if (read[0] === read[ENTITY_KINDS.length + 1]) {
+          values = read.slice(1);
+          break;
+        }
+        if (attempt >= LOAD_ATTEMPTS) throw new Error(`the catalog changed during each of ${LOAD_ATTEMPTS} reads`);
+      }
       const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
       // Parsed and sorted in slices: at 100k campaigns this is ~1 s of CPU, which in one block
       // would stall every decision of an instance following another instance's import.
