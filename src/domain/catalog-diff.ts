@@ -74,8 +74,13 @@ export function entityChanges(from: CatalogDocument, to: CatalogDocument): Entit
 }
 
 export function diffCatalogs(from: CatalogDocument, to: CatalogDocument): CatalogDiff {
+  return diffOfChanges(entityChanges(from, to));
+}
+
+/** The diff that `changes` (from `entityChanges`) make: computed once for both the diff and the writes. */
+export function diffOfChanges(changes: readonly EntityChange[]): CatalogDiff {
   const diff: CatalogDiff = { added: [], changed: [], removed: [] };
-  for (const c of entityChanges(from, to)) {
+  for (const c of changes) {
     if (c.before === null) diff.added.push({ entity: c.kind, id: c.id, value: c.after });
     else if (c.after === null) diff.removed.push({ entity: c.kind, id: c.id, value: c.before });
     else diff.changed.push({ entity: c.kind, id: c.id, fields: fieldChanges(c.before, c.after) });
