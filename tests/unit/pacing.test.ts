@@ -9,6 +9,11 @@ import { pacingFigures, toleranceUnits, type GoalSpec } from "../../src/domain/p
 import type { CatalogDocument } from "../../src/domain/catalog-schema.js";
 import type { DecisionRequest } from "../../src/routes/decisions.schema.js";
 import { auth, buildTestService, fakeClock, type TestService } from "../helpers/app.js";
+import { compileCatalog } from "../../src/domain/catalog-snapshot.js";
+import { createPacingService } from "../../src/services/pacing-service.js";
+import type { ReportStore } from "../../src/store/ports.js";
+import { createLogger } from "../../src/telemetry/logger.js";
+import { aCampaign, aCatalog, compiledCampaign } from "../helpers/builders.js";
 
 
 const HOUR = 3_600_000;
@@ -305,5 +310,29 @@ describe("an asap goal", () => {
     expect(served).toBe(40);
     const { candidate } = await explainCandidate(service, id);
     expect(candidate.pacing).toMatchObject({ goal: 40, pacing: "even", delivered: 40, expected: null, verdict: "GOAL_REACHED" });
+  });
+});
+
+describe("the pacing refresh", () => {
+  it("reads the delivered counts of the active campaigns with a goal in the snapshot current at each refresh", async () => {
+    const goal = { impressions: 100, pacing: "asap" as const };
+    const first = compileCatalog(aCatalog({ campaigns: [aCampaign({ id: "a", goal }), aCampaign({ id: "b" }), aCampaign({ id: "c", goal, status: "paused" })] }), 1);
+    const second = compileCatalog(aCatalog({ campaigns: [aCampaign({ id: "a", goal }), aCampaign({ id: "b", goal })] }), 2);
+    let current = first;
+    const asked: string[][] = [];
+    const served: Record<string, number> = { a: 7, b: 3 };
+    const pacing = createPacingService({
+      catalog: { current: () => current },
+      reports: { totals: async (ids: readonly string[]) => (asked.push([...ids]), ids.map((id) => ({ served: served[id] ?? 0 }))) } as unknown as ReportStore,
+      refreshMs: 60_000,
+      toleranceFraction: 0.05,
+      logger: createLogger("silent"),
+    });
+    await pacing.refresh();
+    await pacing.refresh();
+    current = second;
+    await pacing.refresh();
+    expect(asked).toEqual([["a"], ["a"], ["a", "b"]]);
+    expect(pacing.figures(compiledCampaign(second, "b"), Date.now())?.delivered).toBe(3);
   });
 });
