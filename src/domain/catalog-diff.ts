@@ -41,6 +41,16 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/**
+ * Equal as JSON values, whatever the key order. Entities stored and pushed again usually have
+ * their keys in the same (schema) order, and plain `JSON.stringify` is several times faster than
+ * `canonicalJson`: it settles those at once, and only texts that differ are compared canonically
+ * (a re-import of an unchanged 100k-campaign catalog compared in ~6 s before).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b) || canonicalJson(a) === canonicalJson(b);
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -66,7 +76,7 @@ export function entityChanges(from: CatalogDocument, to: CatalogDocument): Entit
     for (const [id, value] of after) {
       const prev = before.get(id);
       if (!prev) changes.push({ kind, id, before: null, after: value });
-      else if (canonicalJson(prev) !== canonicalJson(value)) changes.push({ kind, id, before: prev, after: value });
+      else if (!sameJson(prev, value)) changes.push({ kind, id, before: prev, after: value });
     }
     for (const [id, value] of before) if (!after.has(id)) changes.push({ kind, id, before: value, after: null });
   }

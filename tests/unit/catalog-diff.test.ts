@@ -1,10 +1,11 @@
 /**
  * `applyChanges`: patching a few changes into sorted lists gives the same document as applying
- * them to maps and sorting everything (the reference here), forward and backward.
+ * them to maps and sorting everything (the reference here), forward and backward; `sameJson`
+ * against canonical JSON.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyChanges, type EntityChange } from "../../src/domain/catalog-diff.js";
+import { applyChanges, canonicalJson, sameJson, type EntityChange } from "../../src/domain/catalog-diff.js";
 import type { CatalogDocument, EntityKind } from "../../src/domain/catalog-schema.js";
 
 const KINDS = ["advertiser", "placement", "campaign", "unit"] as const satisfies readonly EntityKind[];
@@ -71,5 +72,35 @@ describe("applyChanges", () => {
     const doc = { advertisers: [], placements: [], campaigns: [{ id: "b" }, { id: "a" }], units: [] } as unknown as CatalogDocument;
     const result = applyChanges(doc, [{ kind: "campaign", id: "c", before: null, after: { id: "c" } } as unknown as EntityChange], "forward");
     expect(result.campaigns.map((c) => c.id)).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("sameJson", () => {
+  const shuffledKeys = (v: unknown, rnd: () => number): unknown => {
+    if (Array.isArray(v)) return v.map((x) => shuffledKeys(x, rnd));
+    if (v && typeof v === "object") {
+      const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, shuffledKeys(x, rnd)] as const);
+      entries.sort(() => rnd() - 0.5);
+      return Object.fromEntries(entries);
+    }
+    return v;
+  };
+
+  it("agrees with comparing canonical JSON, whatever the key order", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), fc.integer(), (a, b, seed) => {
+        let s = seed;
+        const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+        expect(sameJson(a, shuffledKeys(a, rnd))).toBe(true);
+        expect(sameJson(a, b)).toBe(canonicalJson(a) === canonicalJson(b));
+      }),
+      { seed: 99, numRuns: 300 },
+    );
+  });
+
+  it("tells apart values that differ only in a nested field or an array's order", () => {
+    expect(sameJson({ a: { b: 1, c: [1, 2] } }, { a: { c: [1, 2], b: 1 } })).toBe(true);
+    expect(sameJson({ a: { b: 1, c: [1, 2] } }, { a: { b: 2, c: [1, 2] } })).toBe(false);
+    expect(sameJson({ a: [1, 2] }, { a: [2, 1] })).toBe(false);
   });
 });
