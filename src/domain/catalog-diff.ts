@@ -69,14 +69,26 @@ export function fieldChanges(before: unknown, after: unknown, prefix = ""): Fiel
 
 /** The entity changes that turn `from` into `to`. */
 export function entityChanges(from: CatalogDocument, to: CatalogDocument): EntityChange[] {
+  const steps = entityChangeSteps(from, to);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** `entityChanges` as steps, yielding every few hundred entities (for `runInSlices`). */
+export function* entityChangeSteps(from: CatalogDocument, to: CatalogDocument): Generator<void, EntityChange[]> {
   const changes: EntityChange[] = [];
+  let n = 0;
   for (const kind of ENTITY_KINDS) {
     const before = new Map((from[PLURAL[kind]] as { id: string }[]).map((e) => [e.id, e]));
     const after = new Map((to[PLURAL[kind]] as { id: string }[]).map((e) => [e.id, e]));
+    yield;
     for (const [id, value] of after) {
       const prev = before.get(id);
       if (!prev) changes.push({ kind, id, before: null, after: value });
       else if (!sameJson(prev, value)) changes.push({ kind, id, before: prev, after: value });
+      if (++n % 256 === 0) yield;
     }
     for (const [id, value] of before) if (!after.has(id)) changes.push({ kind, id, before: value, after: null });
   }

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import {
+  ENTITY_KINDS,
   ENTITY_SCHEMAS,
   type CatalogDocument,
   type EntityByKind,
@@ -19,7 +20,8 @@ import { ApiError, issuesToDetails } from "../errors.js";
 import { newId } from "../domain/ids.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { CatalogStore, CatalogWrite, CatalogWriteMeta } from "../store/ports.js";
-import { applyChanges, diffOfChanges, entityChanges, type CatalogDiff } from "../domain/catalog-diff.js";
+import { applyChanges, diffOfChanges, entityChanges, entityChangeSteps, type CatalogDiff } from "../domain/catalog-diff.js";
+import { runInSlices } from "../domain/slices.js";
 
 /** Past this many versions behind, a refresh reads the whole catalog instead of the changes. */
 const INCREMENTAL_MAX_VERSIONS = 50;
@@ -106,6 +108,9 @@ function ownerAdvertiser(kind: EntityKind, entity: { id: string }, doc: CatalogD
       return undefined;
   }
 }
+
+/** The top-level keys of a catalog document. */
+const DOCUMENT_KEYS = new Set(["advertisers", "placements", "campaigns", "units", "version"]);
 
 const CatalogDocumentInput = z
   .object({
@@ -231,11 +236,48 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
     entitiesOf(doc, kind).find((e) => e.id === id);
 
   /** Applies writes against the version this instance has (409 if another instance moved it), then rebuilds. */
-  const write = async (writes: CatalogWrite[], actor: string, action: CatalogWriteMeta["action"]): Promise<number> => {
-    const version = await store.apply(writes, { at: new Date(clock()).toISOString(), actor, action }, snapshot.version);
+  /** Writes against `expectedVersion` (by default the snapshot's): a change made meanwhile is a 409. */
+  const write = async (writes: CatalogWrite[], actor: string, action: CatalogWriteMeta["action"], expectedVersion = snapshot.version): Promise<number> => {
+    const version = await store.apply(writes, { at: new Date(clock()).toISOString(), actor, action }, expectedVersion);
     if (version === undefined) throw new ApiError("CONFLICT", "the catalog changed on another instance meanwhile; retry the request");
     await reload();
     return version;
+  };
+
+  /**
+   * `validateDocument` in slices: the top level checked first, then each entity with its own
+   * schema, yielding between groups. Any problem falls back to `validateDocument` itself, so a
+   * rejected document gets exactly the same answer (every problem listed).
+   */
+  const validateInSlices = async (body: unknown): Promise<CatalogDocument> => {
+    const parsed = await runInSlices(
+      (function* (): Generator<void, CatalogDocument | undefined> {
+        if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+        const input = body as Record<string, unknown>;
+        for (const key of Object.keys(input)) if (!DOCUMENT_KEYS.has(key)) return undefined;
+        if (input.version !== undefined && !Number.isInteger(input.version)) return undefined;
+        const out: Record<string, unknown[]> = {};
+        let n = 0;
+        for (const kind of ENTITY_KINDS) {
+          const list = input[PLURAL[kind]] === undefined ? [] : input[PLURAL[kind]];
+          if (!Array.isArray(list)) return undefined;
+          const schema = ENTITY_SCHEMAS[kind];
+          const items: unknown[] = [];
+          for (const item of list) {
+            const result = schema.safeParse(item);
+            if (!result.success) return undefined;
+            items.push(result.data);
+            if (++n % 128 === 0) yield;
+          }
+          out[PLURAL[kind]] = items;
+        }
+        return out as unknown as CatalogDocument;
+      })(),
+    );
+    if (!parsed) return service.validateDocument(body);
+    const problems = documentProblems(parsed);
+    if (problems.length > 0) throw new ApiError("BAD_REQUEST", "invalid catalog document", problems.slice(0, 1000));
+    return parsed;
   };
 
   const service: CatalogService = {
@@ -335,19 +377,23 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
       return document;
     },
 
-    importDocument(body, { dryRun, actor, ifVersion }) {
-      const document = service.validateDocument(body);
+    async importDocument(body, { dryRun, actor, ifVersion }) {
+      // Validated and compared in slices: at 100k campaigns each is seconds of work, which in one
+      // block would stall this instance's decisions.
+      const document = await validateInSlices(body);
       return serialised(async () => {
         const previousVersion = snapshot.version;
+        const base = doc;
         if (ifVersion !== undefined && ifVersion !== previousVersion) {
           throw new ApiError("CONFLICT", `the catalog is at version ${previousVersion}, not ${ifVersion}; export it again and reapply your changes`);
         }
-        // Entities compared once (canonical JSON of each, ~1 s at 100k campaigns) for the diff and the writes.
-        const changes = entityChanges(doc, document);
+        // Entities compared once for the diff and the writes, against the catalog of previousVersion
+        // (written against that version: a change landing meanwhile makes it a 409, not a lost update).
+        const changes = await runInSlices(entityChangeSteps(base, document));
         const diff = diffOfChanges(changes);
         if (dryRun) return { version: previousVersion, previousVersion, diff };
         const writes = changes.map((c) => ({ kind: c.kind, id: c.id, after: c.after }));
-        const version = writes.length === 0 ? previousVersion : await write(writes, actor, "import");
+        const version = writes.length === 0 ? previousVersion : await write(writes, actor, "import", previousVersion);
         return { version, previousVersion, diff };
       });
     },
