@@ -44,9 +44,14 @@ export function disclosureLabel(unit: Pick<Unit, "disclosureLabel">): string {
  */
 const CLICK_SLOT = '\u0000"click"\u0000';
 
+/** A payload's fields that do not depend on the decision, in payload order (shared, frozen). */
+type StaticFields = Pick<UnitPayload, "unitId" | "campaignId" | "advertiserId" | "format" | "disclosure" | "headline" | "body">;
+
 interface HtmlTemplate {
   readonly advertiserId: string;
   readonly sponsor: string;
+  readonly fields: Readonly<StaticFields>;
+  readonly image: UnitPayload["image"];
   /** The unit's card split around its click URL: parts.join(escapedClickUrl) is the HTML. */
   readonly parts: readonly string[];
   /** The same parts escaped for the inside of a JSON string (JSON escaping is per character). */
@@ -59,8 +64,8 @@ interface HtmlTemplate {
 /**
  * Each payload's JSON, built from its unit's template while rendering it, so that a decision's
  * response is joined from strings instead of serialising every unit's fields again
- * (see `unitPayloadJson`). Keyed by the payload object: a payload whose fields were changed after
- * rendering would not match its entry, and payloads are never changed.
+ * (see `unitPayloadJson`). Keyed by the payload object, which is frozen so that its JSON cannot
+ * go stale.
  */
 const payloadJson = new WeakMap<UnitPayload, string>();
 
@@ -100,24 +105,17 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
     templates.set(unit, template);
   }
   const escapedClick = escapeHtml(urls.click);
-  const html = template.parts.join(escapedClick);
   const payload: UnitPayload = {
-    unitId: unit.id,
-    campaignId: unit.campaignId,
-    advertiserId,
-    format: unit.format,
-    disclosure: { label, sponsor: sponsorName },
-    headline: unit.headline,
-    body: unit.body,
+    ...template.fields,
     cta: { text: unit.cta.text, url: urls.click },
     tracking: { impression: urls.impression, viewable: urls.viewable },
-    html,
+    html: template.parts.join(escapedClick),
   };
-  if (unit.image) payload.image = { url: unit.image.url, width: unit.image.width, height: unit.image.height, alt: unit.image.alt };
-  const click = JSON.stringify(urls.click);
+  if (template.image) payload.image = template.image;
+  // The same fields in the same order as the payload, so the text equals JSON.stringify(payload).
   payloadJson.set(
-    payload,
-    `${template.jsonHead}${click}},"tracking":{"impression":${JSON.stringify(urls.impression)},"viewable":${JSON.stringify(urls.viewable)}},"html":"` +
+    Object.freeze(payload),
+    `${template.jsonHead}${JSON.stringify(urls.click)}},"tracking":{"impression":${JSON.stringify(urls.impression)},"viewable":${JSON.stringify(urls.viewable)}},"html":"` +
       `${template.jsonParts.join(JSON.stringify(escapedClick).slice(1, -1))}"${template.jsonTail}`,
   );
   return payload;
@@ -125,26 +123,26 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
 
 function buildTemplate(unit: Unit, advertiserId: string, label: string, sponsorName: string): HtmlTemplate {
   const parts = cardHtml(unit, label, sponsorName, CLICK_SLOT).split(CLICK_SLOT);
-  // Field order is the payload's (renderUnit), so the joined text equals JSON.stringify(payload).
-  const head = JSON.stringify({
+  const fields: StaticFields = Object.freeze({
     unitId: unit.id,
     campaignId: unit.campaignId,
     advertiserId,
     format: unit.format,
-    disclosure: { label, sponsor: sponsorName },
+    disclosure: Object.freeze({ label, sponsor: sponsorName }),
     headline: unit.headline,
     body: unit.body,
-    cta: { text: unit.cta.text },
   });
-  const image = unit.image ? JSON.stringify({ url: unit.image.url, width: unit.image.width, height: unit.image.height, alt: unit.image.alt }) : undefined;
+  const image = unit.image ? Object.freeze({ url: unit.image.url, width: unit.image.width, height: unit.image.height, alt: unit.image.alt }) : undefined;
   return {
     advertiserId,
     sponsor: sponsorName,
+    fields,
+    image,
     parts,
     jsonParts: parts.map((p) => JSON.stringify(p).slice(1, -1)),
-    // `...,"cta":{"text":"…"}}` without its two closing braces, then the url key.
-    jsonHead: `${head.slice(0, -2)},"url":`,
-    jsonTail: image ? `,"image":${image}}` : "}",
+    // The static fields without their closing brace, then `cta` up to its url.
+    jsonHead: `${JSON.stringify(fields).slice(0, -1)},"cta":{"text":${JSON.stringify(unit.cta.text)},"url":`,
+    jsonTail: image ? `,"image":${JSON.stringify(image)}}` : "}",
   };
 }
 
