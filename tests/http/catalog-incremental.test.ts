@@ -6,25 +6,48 @@
 import { describe, expect, it } from "vitest";
 import { createKeys } from "../../src/store/keys.js";
 import { createMemoryStores } from "../../src/store/memory/memory-stores.js";
-import { auth, buildTestService, fakeClock } from "../helpers/app.js";
+import { auth, buildTestService, fakeClock, type TestService } from "../helpers/app.js";
 import { generateCatalog } from "../../bench/catalog.js";
+import type { Stores } from "../../src/store/ports.js";
+
+/** Records every whole-catalog read of the store ("load") into `calls`, from now on. */
+function recordLoads(stores: Stores, calls: string[] = []): string[] {
+  const load = stores.catalog.load.bind(stores.catalog);
+  (stores.catalog as { load: typeof load }).load = async () => {
+    calls.push("load");
+    return load();
+  };
+  return calls;
+}
+
+/** Records every read of version records into `calls` ("changes N", or "changes too large"), from now on. */
+function recordChangeReads(stores: Stores, calls: string[]): void {
+  const changesAfter = stores.catalog.changesAfter.bind(stores.catalog);
+  (stores.catalog as { changesAfter: typeof changesAfter }).changesAfter = async (version, options) => {
+    const records = await changesAfter(version, options);
+    calls.push(records ? `changes ${records.length}` : "changes too large");
+    return records;
+  };
+}
+
+/** Two instances on one in-process store: `a` seeded with the sample catalog, `b` loaded from it. */
+async function twoInstances(name: string): Promise<{ stores: Stores; a: TestService; b: TestService }> {
+  const clock = fakeClock();
+  const stores = createMemoryStores(createKeys(name), clock.now);
+  const a = await buildTestService({ stores, clock: clock.now });
+  const b = await buildTestService({ stores, clock: clock.now, seed: false });
+  await b.catalog.refresh(true);
+  return { stores, a, b };
+}
 
 describe("incremental catalog rebuilds", () => {
   it("keeps the compiled form of every unchanged campaign and recompiles only the one patched, on both instances", async () => {
-    const clock = fakeClock();
-    const stores = createMemoryStores(createKeys("incremental"), clock.now);
-    const a = await buildTestService({ stores, clock: clock.now });
-    const b = await buildTestService({ stores, clock: clock.now, seed: false });
+    const { stores, a, b } = await twoInstances("incremental");
     try {
-      await b.catalog.refresh(true);
       const beforeA = a.catalog.current();
       const beforeB = b.catalog.current();
-      const loads: string[] = [];
       const load = stores.catalog.load.bind(stores.catalog);
-      (stores.catalog as { load: typeof load }).load = async () => {
-        loads.push("load");
-        return load();
-      };
+      const loads = recordLoads(stores);
 
       const res = await a.app.request("/v1/admin/campaigns/microsoft-quantum", { method: "PATCH", headers: auth(), body: JSON.stringify({ weight: 9 }) });
       expect(res.status).toBe(200);
@@ -59,12 +82,7 @@ describe("incremental catalog rebuilds", () => {
       // Change notices on, as in production: the store announces each version as it is written.
       a.catalog.start(60_000);
       await new Promise((r) => setTimeout(r, 10));
-      const loads: string[] = [];
-      const load = stores.catalog.load.bind(stores.catalog);
-      (stores.catalog as { load: typeof load }).load = async () => {
-        loads.push("load");
-        return load();
-      };
+      const loads = recordLoads(stores);
       for (const weight of [7, 8, 9]) {
         const res = await a.app.request("/v1/admin/campaigns/microsoft-quantum", { method: "PATCH", headers: auth(), body: JSON.stringify({ weight }) });
         expect(res.status).toBe(200);
@@ -78,24 +96,10 @@ describe("incremental catalog rebuilds", () => {
   });
 
   it("catches up on a whole-catalog import elsewhere by reading the catalog, not the import's record, and ends with the same catalog", async () => {
-    const clock = fakeClock();
-    const stores = createMemoryStores(createKeys("incremental-import"), clock.now);
-    const a = await buildTestService({ stores, clock: clock.now });
-    const b = await buildTestService({ stores, clock: clock.now, seed: false });
+    const { stores, a, b } = await twoInstances("incremental-import");
     try {
-      await b.catalog.refresh(true);
-      const calls: string[] = [];
-      const load = stores.catalog.load.bind(stores.catalog);
-      const changesAfter = stores.catalog.changesAfter.bind(stores.catalog);
-      (stores.catalog as { load: typeof load }).load = async () => {
-        calls.push("load");
-        return load();
-      };
-      (stores.catalog as { changesAfter: typeof changesAfter }).changesAfter = async (version, options) => {
-        const records = await changesAfter(version, options);
-        calls.push(records ? `changes ${records.length}` : "changes too large");
-        return records;
-      };
+      const calls = recordLoads(stores);
+      recordChangeReads(stores, calls);
       // 1,500 campaigns: the import's record (every entity, before and after) is over a megabyte.
       const { document } = generateCatalog({ campaigns: 1500, seed: 5 });
       const res = await a.app.request("/v1/admin/catalog", { method: "PUT", headers: auth(), body: JSON.stringify(document) });
@@ -113,18 +117,9 @@ describe("incremental catalog rebuilds", () => {
   });
 
   it("catches up on a write of more than 256 small entities by reading the catalog too", async () => {
-    const clock = fakeClock();
-    const stores = createMemoryStores(createKeys("incremental-many"), clock.now);
-    const a = await buildTestService({ stores, clock: clock.now });
-    const b = await buildTestService({ stores, clock: clock.now, seed: false });
+    const { stores, a, b } = await twoInstances("incremental-many");
     try {
-      await b.catalog.refresh(true);
-      const calls: string[] = [];
-      const load = stores.catalog.load.bind(stores.catalog);
-      (stores.catalog as { load: typeof load }).load = async () => {
-        calls.push("load");
-        return load();
-      };
+      const calls = recordLoads(stores);
       const document = structuredClone(a.catalog.document());
       for (let i = 0; i < 300; i++) document.advertisers.push({ id: `adv-${String(i).padStart(3, "0")}`, name: `Advertiser ${i}` });
       const res = await a.app.request("/v1/admin/catalog", { method: "PUT", headers: auth(), body: JSON.stringify(document) });
