@@ -3,6 +3,9 @@
  * add, change and remove (the dry run), and the changes a write records in the version history.
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "./catalog-schema.js";
+import { byId, lowerBound } from "./by-id.js";
+
+const entityId = (e: { id: string }): string => e.id;
 
 export const PLURAL: Record<EntityKind, keyof CatalogDocument> = {
   advertiser: "advertisers",
@@ -129,7 +132,7 @@ export function applyChanges(doc: CatalogDocument, changes: readonly EntityChang
     for (const c of ordered) {
       if (c.kind !== kind) continue;
       const value = (direction === "forward" ? c.after : c.before) as { id: string } | null | undefined;
-      const i = lowerBound(list, c.id);
+      const i = lowerBound(list, c.id, entityId);
       const found = i < list.length && (list[i] as { id: string }).id === c.id;
       if (value === null || value === undefined) {
         if (found) list.splice(i, 1);
@@ -152,17 +155,6 @@ export function isSortedById(list: readonly { id: string }[]): boolean {
   return true;
 }
 
-/** The first index whose id is not below `id` (the list sorted by id). */
-function lowerBound(list: readonly { id: string }[], id: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as { id: string }).id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function rebuildWithChanges(doc: CatalogDocument, ordered: readonly EntityChange[], direction: "forward" | "backward"): CatalogDocument {
   const tables = new Map(ENTITY_KINDS.map((k) => [k, new Map((doc[PLURAL[k]] as { id: string }[]).map((e) => [e.id, e]))]));
@@ -172,7 +164,7 @@ function rebuildWithChanges(doc: CatalogDocument, ordered: readonly EntityChange
     if (value === null || value === undefined) table.delete(c.id);
     else table.set(c.id, value as { id: string });
   }
-  const sorted = (k: EntityKind) => [...(tables.get(k) as Map<string, { id: string }>).values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = (k: EntityKind) => [...(tables.get(k) as Map<string, { id: string }>).values()].sort(byId);
   return {
     advertisers: sorted("advertiser"),
     placements: sorted("placement"),

@@ -13,6 +13,7 @@ import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
 import { Interner } from "./intern.js";
 import { runInSlices } from "./slices.js";
+import { lowerBound } from "./by-id.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
 import { compileTargeting, findFailingNode, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
@@ -401,7 +402,7 @@ function patchPlacement(
     const t = tiers[tier] as (typeof tiers)[number];
     const current = key === undefined ? t.open.entries : (t.byKey.get(key)?.entries ?? []);
     const list = current.filter((e) => !gone.has(e.campaign.id));
-    for (const e of add) list.splice(insertionPoint(list, e.campaign.id), 0, e);
+    for (const e of add) list.splice(lowerBound(list, e.campaign.id, entryCampaignId), 0, e);
     if (key === undefined) t.open = weightedList(list);
     else if (list.length === 0) t.byKey.delete(key);
     else t.byKey.set(key, weightedList(list));
@@ -409,17 +410,8 @@ function patchPlacement(
   return { source: p, formats, activeCampaignCount, tiers };
 }
 
-/** Where a campaign id goes in a list of entries ordered by campaign id. */
-function insertionPoint(list: readonly PlacementEntry[], id: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as PlacementEntry).campaign.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+
+const entryCampaignId = (e: PlacementEntry): string => e.campaign.id;
 
 const NO_UNITS: readonly Unit[] = Object.freeze([]) as readonly Unit[];
 

@@ -4,6 +4,7 @@
  * snapshot. The work is written as a generator that yields often; `runInSlices` runs it until a
  * slice's time is up, then lets the event loop run before going on.
  */
+import { byId } from "./by-id.js";
 
 /** Lets queued I/O and timers run (a macrotask, not a microtask). */
 export function yieldToEventLoop(): Promise<void> {
@@ -47,8 +48,6 @@ export function* parseEach<T>(texts: readonly (string | Uint8Array)[]): Generato
   }
   return out;
 }
-
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Runs sorted whole by one native sort; a longer list is sorted run by run, then merged. */
 const RUN = 2048;
