@@ -109,9 +109,6 @@ function ownerAdvertiser(kind: EntityKind, entity: { id: string }, doc: CatalogD
   }
 }
 
-/** The top-level keys of a catalog document. */
-const DOCUMENT_KEYS = new Set(["advertisers", "placements", "campaigns", "units", "version"]);
-
 const CatalogDocumentInput = z
   .object({
     advertisers: z.array(ENTITY_SCHEMAS.advertiser).default([]),
@@ -121,6 +118,9 @@ const CatalogDocumentInput = z
     version: z.number().int().optional(),
   })
   .strict();
+
+/** The top-level keys of a catalog document (the sliced validation's first check). */
+const DOCUMENT_KEYS: ReadonlySet<string> = new Set(Object.keys(CatalogDocumentInput.shape));
 
 export function createCatalogService(deps: { store: CatalogStore; logger: Logger; clock?: () => number }): CatalogService {
   const { store, logger } = deps;
