@@ -14,3 +14,10 @@ export function lowerBound<T>(list: readonly T[], id: string, idOf: (item: T) =>
   }
   return lo;
 }
+
+/** A list sorted by id without its repeated entries (the first of each id is kept; no copy when there are none). */
+export function withoutRepeats<T extends { id: string }>(sorted: T[]): T[] {
+  let repeats = false;
+  for (let i = 1; i < sorted.length && !repeats; i++) repeats = sorted[i]?.id === sorted[i - 1]?.id;
+  return repeats ? sorted.filter((e, i) => i === 0 || e.id !== sorted[i - 1]?.id) : sorted;
+}

@@ -31,23 +31,8 @@ export async function runInSlices<T>(steps: Generator<void, T>, sliceMs = SLICE_
   }
 }
 
-/** Items handled between two checks of the slice clock. */
+/** Items merged between two yields. */
 const STEP = 256;
-
-/**
- * `JSON.parse` of every text (a string, or UTF-8 bytes decoded here, one at a time), yielding
- * between groups of them.
- */
-export function* parseEach<T>(texts: readonly (string | Uint8Array)[]): Generator<void, T[]> {
-  const out = new Array<T>(texts.length);
-  const decoder = new TextDecoder();
-  for (let i = 0; i < texts.length; i++) {
-    const t = texts[i] as string | Uint8Array;
-    out[i] = JSON.parse(typeof t === "string" ? t : decoder.decode(t)) as T;
-    if (i % STEP === STEP - 1) yield;
-  }
-  return out;
-}
 
 /** Runs sorted whole by one native sort; a longer list is sorted run by run, then merged. */
 const RUN = 2048;

@@ -208,6 +208,20 @@ export function describeStoreContract(factory: StoreFactory): void {
       for (const { version, document } of await Promise.all(loads)) expect(document.advertisers).toHaveLength(version);
     });
 
+    it("a catalog larger than one read page loads whole, each entity once and sorted, also while writes land", async () => {
+      const many = Array.from({ length: 2_500 }, (_, i) => ({ id: `adv-${String((i * 7919) % 2_500).padStart(4, "0")}`, name: `A${i}` }));
+      expect(await stores.catalog.replace({ ...EMPTY_DOCUMENT, advertisers: many })).toBe(1);
+      // Each later write adds one advertiser: at version v the catalog holds 2,499 + v of them.
+      const writes = Array.from({ length: 20 }, (_, i) => stores.catalog.put("advertiser", { id: `adv-new-${String(i).padStart(2, "0")}`, name: `N${i}` }));
+      const loads = Array.from({ length: 4 }, () => stores.catalog.load());
+      await Promise.all(writes);
+      for (const { version, document } of [...(await Promise.all(loads)), await stores.catalog.load()]) {
+        const ids = document.advertisers.map((a) => a.id);
+        expect(ids).toHaveLength(2_499 + version);
+        expect(ids).toEqual([...new Set(ids)].sort());
+      }
+    });
+
     it("concurrent writes each get a distinct version and none is lost", async () => {
       const versions = await Promise.all(
         Array.from({ length: 12 }, (_, i) => stores.catalog.put("advertiser", { id: `adv-${String(i).padStart(2, "0")}`, name: `A${i}` })),

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseEach, runInSlices, sortById } from "../../src/domain/slices.js";
+import { runInSlices, sortById } from "../../src/domain/slices.js";
+import { withoutRepeats } from "../../src/domain/by-id.js";
 
 const drain = <T>(g: Generator<void, T>): { value: T; yields: number } => {
   let yields = 0;
@@ -35,13 +36,16 @@ describe("sortById", () => {
   });
 });
 
-describe("parseEach", () => {
-  it("parses strings and UTF-8 bytes alike", () => {
-    const texts = ['{"id":"a","name":"Zoë"}', new TextEncoder().encode('{"id":"b","name":"日本"}')];
-    expect(drain(parseEach(texts)).value).toEqual([
-      { id: "a", name: "Zoë" },
-      { id: "b", name: "日本" },
-    ]);
+describe("withoutRepeats", () => {
+  it("keeps the first entry of each id of a sorted list, as a catalog read page by page may return an entry twice", () => {
+    const list = [{ id: "a", n: 1 }, { id: "a", n: 2 }, { id: "b", n: 3 }, { id: "c", n: 4 }, { id: "c", n: 5 }];
+    expect(withoutRepeats(list)).toEqual([{ id: "a", n: 1 }, { id: "b", n: 3 }, { id: "c", n: 4 }]);
+  });
+
+  it("returns the list itself when no id repeats", () => {
+    const list = [{ id: "a" }, { id: "b" }];
+    expect(withoutRepeats(list)).toBe(list);
+    expect(withoutRepeats([])).toEqual([]);
   });
 });
 

@@ -28,7 +28,8 @@ import type {
   Stores,
 } from "../ports.js";
 import { CATALOG_VERSIONS_KEPT } from "../ports.js";
-import { parseEach, runInSlices, sortById } from "../../domain/slices.js";
+import { runInSlices, sortById } from "../../domain/slices.js";
+import { withoutRepeats } from "../../domain/by-id.js";
 import type { SpRedis } from "./client.js";
 
 type ExecResult = [Error | null, unknown][] | null;
@@ -44,43 +45,82 @@ function execOrThrow(result: ExecResult): unknown[] {
 
 /** Reads of the whole catalog before giving up when writes keep landing in between. */
 const LOAD_ATTEMPTS = 5;
+/** Entities asked for per HSCAN page when the whole catalog is read (a hint to Redis). */
+const LOAD_PAGE = 1000;
+
+/**
+ * The values of one HSCAN page (field, value, field, value, …) as the text of one JSON array: one
+ * string per page, whose bytes are freed at once and which the garbage collector neither copies
+ * nor scans.
+ */
+function pageOf(flat: readonly Buffer[]): string {
+  let length = 2;
+  for (let i = 1; i < flat.length; i += 2) length += (flat[i] as Buffer).length + 1;
+  const text = Buffer.allocUnsafe(length);
+  let at = 0;
+  text[at++] = 0x5b; // [
+  for (let i = 1; i < flat.length; i += 2) {
+    if (i > 1) text[at++] = 0x2c; // ,
+    at += (flat[i] as Buffer).copy(text, at);
+  }
+  text[at++] = 0x5d; // ]
+  return text.toString("utf8", 0, at);
+}
+
+/** Every entity of the pages, one page parsed per step. */
+function* parsePages<T>(pages: readonly string[]): Generator<void, T[]> {
+  const out: T[] = [];
+  for (const page of pages) {
+    for (const entity of JSON.parse(page) as T[]) out.push(entity);
+    yield;
+  }
+  return out;
+}
+
 
 export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStore {
   const kindIndex = (kind: EntityKind): number => ENTITY_KINDS.indexOf(kind) + 1;
   const parseRecord = (json: string | null): CatalogVersionRecord | undefined => (json ? (JSON.parse(json) as CatalogVersionRecord) : undefined);
   const store: CatalogStore = {
     async load(): Promise<CatalogState> {
-      // The values come as bytes, and parseEach decodes them in slices: ioredis would otherwise
-      // turn every value of the reply into a string in one block when it completes (~0.3 s at 100k
-      // campaigns). A MULTI cannot be used for that (its EXEC reply is converted to strings as a
-      // whole), so the read is a pipeline between two reads of the version: catalog writes are
-      // atomic and bump the version, so equal versions mean no write fell in between.
-      let values: unknown[] = [];
+      // Read page by page (HSCAN) between two reads of the version: catalog writes are atomic and
+      // bump the version, so equal versions mean no write fell in between. Each page's values are
+      // copied into one buffer at once, so the socket's chunks are freed as the read goes: one
+      // reply of a 100k-campaign catalog (~100 MB, held in those chunks until every value was
+      // decoded) left ~100 MB of freed memory that the allocator kept, on every instance. Values
+      // come as bytes (ioredis would turn a whole reply into strings in one block) and are parsed
+      // in slices once the read is known to be consistent.
       for (let attempt = 1; ; attempt++) {
-        const pipeline = redis.pipeline();
-        pipeline.get(keys.catalogVersion);
-        for (const kind of ENTITY_KINDS) pipeline.hvalsBuffer(keys.catalogEntities(kind));
-        pipeline.get(keys.catalogVersion);
-        const read = execOrThrow(await pipeline.exec());
-        if (read[0] === read[ENTITY_KINDS.length + 1]) {
-          values = read.slice(1);
-          break;
+        const before = await redis.get(keys.catalogVersion);
+        const pages: Map<EntityKind, string[]> = new Map();
+        for (const kind of ENTITY_KINDS) {
+          const list: string[] = [];
+          let cursor = "0";
+          do {
+            const [next, flat] = await redis.hscanBuffer(keys.catalogEntities(kind), cursor, "COUNT", LOAD_PAGE);
+            if (flat.length > 0) list.push(pageOf(flat));
+            cursor = next.toString();
+          } while (cursor !== "0");
+          pages.set(kind, list);
+        }
+        const after = await redis.get(keys.catalogVersion);
+        if (before === after) {
+          const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
+          await runInSlices(
+            (function* () {
+              for (const kind of ENTITY_KINDS) {
+                const list = yield* parsePages<{ id: string }>(pages.get(kind) ?? []);
+                pages.delete(kind);
+                // Hashes have no order; sort by id so the snapshot (and selection ties) are
+                // reproducible. A scan may return an entry twice.
+                (document[PLURAL[kind]] as unknown[]) = withoutRepeats(yield* sortById(list));
+              }
+            })(),
+          );
+          return { version: Number(after ?? 0), document };
         }
         if (attempt >= LOAD_ATTEMPTS) throw new Error(`the catalog changed during each of ${LOAD_ATTEMPTS} reads`);
       }
-      const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
-      // Parsed and sorted in slices: at 100k campaigns this is ~1 s of CPU, which in one block
-      // would stall every decision of an instance following another instance's import.
-      await runInSlices(
-        (function* () {
-          for (const [i, kind] of ENTITY_KINDS.entries()) {
-            const list = yield* parseEach<{ id: string }>(values[i] as Buffer[]);
-            // Hashes have no order; sort by id so the snapshot (and selection ties) are reproducible.
-            (document[PLURAL[kind]] as unknown[]) = yield* sortById(list);
-          }
-        })(),
-      );
-      return { version: Number(values[ENTITY_KINDS.length] ?? 0), document };
     },
     async version() {
       return Number((await redis.get(keys.catalogVersion)) ?? 0);
