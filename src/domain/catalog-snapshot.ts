@@ -99,9 +99,11 @@ export interface CatalogSnapshot {
 const NO_WORDS: ReadonlySet<string> = new Set<string>();
 const NO_CAPS: readonly CompiledCap[] = Object.freeze([]) as readonly CompiledCap[];
 
-/** Normalised words as a set; campaigns without any share one empty set. */
+/** Normalised words as a set; campaigns with the same words share one set, those without any the empty set. */
 function wordSet(words: readonly string[] | undefined): ReadonlySet<string> {
-  return words && words.length > 0 ? new Set(words.map(normalizeWord)) : NO_WORDS;
+  if (!words || words.length === 0) return NO_WORDS;
+  const normalized = words.map(normalizeWord);
+  return wordSets.get(JSON.stringify(normalized), () => new Set(normalized));
 }
 
 /** Equal placement sets, label lists, caps and index keys are shared between campaigns. */
@@ -109,6 +111,7 @@ const placementSets = new Interner<ReadonlySet<string>>();
 const labelLists = new Interner<readonly string[]>();
 const capLists = new Interner<readonly CompiledCap[]>();
 const indexKeyLists = new Interner<readonly string[] | undefined>();
+const wordSets = new Interner<ReadonlySet<string>>();
 
 function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[]): CompiledCampaign {
   const labels = [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))];

@@ -17,3 +17,39 @@ export class Interner<T> {
     return value;
   }
 }
+
+/** Strings up to this length are shared by `shareStrings`: words, dates, statuses, ids. */
+const SHARED_MAX_LENGTH = 32;
+
+/**
+ * Makes equal short strings inside freshly parsed JSON one instance (in place): `JSON.parse`
+ * creates a new string for every value, and a catalog repeats the same statuses, dates, placement
+ * ids, words and labels across 100k campaigns (~38 MB of copies at that size). Longer texts
+ * (headlines, bodies, URLs) and ids are mostly unique and are left as they are.
+ */
+export function shareStrings(value: unknown, table: Map<string, string>): void {
+  if (typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === "string") value[i] = shared(v, table);
+      else shareStrings(v, table);
+    }
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const v = record[key];
+    // Ids are (nearly) unique — an entity's own, a unit's campaign: sharing them would only fill the table.
+    if (typeof v !== "string") shareStrings(v, table);
+    else if (key !== "id" && key !== "campaignId") record[key] = shared(v, table);
+  }
+}
+
+function shared(s: string, table: Map<string, string>): string {
+  if (s.length > SHARED_MAX_LENGTH) return s;
+  const found = table.get(s);
+  if (found !== undefined) return found;
+  table.set(s, s);
+  return s;
+}

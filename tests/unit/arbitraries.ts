@@ -74,11 +74,18 @@ export function ruleValueArb(field: TargetingField, op: TargetingOp): fc.Arbitra
   return op === "contains" || op === "prefix" ? fc.oneof(wordOf(words), pieceOf(words)) : wordOf(words);
 }
 
-/** A schema-valid leaf (daypart only with `in` / `notIn`, hours 0..23). */
+/**
+ * A schema-valid leaf (daypart only with `in` / `notIn`, hours 0..23). Mostly 1–3 values, some
+ * long lists: the compiled form looks long `in` / `notIn` lists up in a set.
+ */
 export const leafArb: fc.Arbitrary<TargetingLeaf> = fc.constantFrom(...TARGETING_FIELDS).chain((field) =>
   fc
     .constantFrom(...(field === "daypart" ? (["in", "notIn"] as const) : TARGETING_OPS))
-    .chain((op) => fc.array(ruleValueArb(field, op), { minLength: 1, maxLength: 3 }).map((values) => ({ field, op, values }))),
+    .chain((op) =>
+      fc
+        .oneof({ weight: 3, arbitrary: fc.array(ruleValueArb(field, op), { minLength: 1, maxLength: 3 }) }, { weight: 1, arbitrary: fc.array(ruleValueArb(field, op), { minLength: 9, maxLength: 14 }) })
+        .map((values) => ({ field, op, values })),
+    ),
 );
 
 /** An `in` leaf on a field the index keys on (section, topics, keywords). */

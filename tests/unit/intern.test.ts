@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Interner } from "../../src/domain/intern.js";
+import { Interner, shareStrings } from "../../src/domain/intern.js";
 import { compileTargeting } from "../../src/domain/targeting.js";
 import { compileCatalog } from "../../src/domain/catalog-snapshot.js";
 import { aCampaign, aCatalog, anAdvertiser, aUnit, leaf, pageContext } from "../helpers/builders.js";
@@ -39,5 +40,35 @@ describe("shared compiled values", () => {
     expect(a?.indexKeys).toBe(b?.indexKeys);
     expect(a?.labels).toBe(b?.labels);
     expect(a?.labels).toEqual(["retail"]);
+  });
+
+  it("shares the exclusion sets of campaigns that exclude the same words", () => {
+    const campaigns = ["c1", "c2", "c3"].map((id) => aCampaign({ id, exclusions: { topics: id === "c3" ? ["war"] : ["War", "terrorism"] } }));
+    const snapshot = compileCatalog(aCatalog({ campaigns, units: campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id })) }), 1);
+    const [a, b, c] = ["c1", "c2", "c3"].map((id) => snapshot.campaigns.get(id));
+    expect(a?.excludedTopics).toBe(b?.excludedTopics);
+    expect([...(a?.excludedTopics ?? [])]).toEqual(["war", "terrorism"]);
+    expect([...(c?.excludedTopics ?? [])]).toEqual(["war"]);
+  });
+});
+
+describe("shareStrings", () => {
+  it("changes no value of any JSON document", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const copy: unknown = JSON.parse(JSON.stringify(value));
+        shareStrings(copy, new Map());
+        expect(copy).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+
+  it("collects the short strings of nested objects and arrays, but not ids, campaign ids or long texts", () => {
+    const table = new Map<string, string>();
+    const long = "a headline much longer than thirty-two characters";
+    shareStrings({ id: "c-1", campaignId: "c-2", status: "active", image: { alt: "x" }, placements: ["mid", "end"], body: long, n: 3 }, table);
+    shareStrings([{ status: "active" }, "paused"], table);
+    expect([...table.keys()].sort()).toEqual(["active", "end", "mid", "paused", "x"]);
   });
 });

@@ -30,6 +30,7 @@ import type {
 import { CATALOG_VERSIONS_KEPT } from "../ports.js";
 import { runInSlices, sortById } from "../../domain/slices.js";
 import { withoutRepeats } from "../../domain/by-id.js";
+import { shareStrings } from "../../domain/intern.js";
 import type { SpRedis } from "./client.js";
 
 type ExecResult = [Error | null, unknown][] | null;
@@ -54,24 +55,19 @@ const LOAD_PAGE = 1000;
  * nor scans.
  */
 function pageOf(flat: readonly Buffer[]): string {
-  let length = 2;
-  for (let i = 1; i < flat.length; i += 2) length += (flat[i] as Buffer).length + 1;
-  const text = Buffer.allocUnsafe(length);
-  let at = 0;
-  text[at++] = 0x5b; // [
-  for (let i = 1; i < flat.length; i += 2) {
-    if (i > 1) text[at++] = 0x2c; // ,
-    at += (flat[i] as Buffer).copy(text, at);
-  }
-  text[at++] = 0x5d; // ]
-  return text.toString("utf8", 0, at);
+  const values: string[] = [];
+  for (let i = 1; i < flat.length; i += 2) values.push((flat[i] as Buffer).toString("utf8"));
+  return `[${values.join(",")}]`;
 }
 
-/** Every entity of the pages, one page parsed per step. */
-function* parsePages<T>(pages: readonly string[]): Generator<void, T[]> {
+/** Every entity of the pages, one page parsed per step; equal short strings are shared (`shareStrings`). */
+function* parsePages<T>(pages: readonly string[], strings: Map<string, string>): Generator<void, T[]> {
   const out: T[] = [];
   for (const page of pages) {
-    for (const entity of JSON.parse(page) as T[]) out.push(entity);
+    for (const entity of JSON.parse(page) as T[]) {
+      shareStrings(entity, strings);
+      out.push(entity);
+    }
     yield;
   }
   return out;
@@ -106,10 +102,11 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
         const after = await redis.get(keys.catalogVersion);
         if (before === after) {
           const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
+          const strings = new Map<string, string>();
           await runInSlices(
             (function* () {
               for (const kind of ENTITY_KINDS) {
-                const list = yield* parsePages<{ id: string }>(pages.get(kind) ?? []);
+                const list = yield* parsePages<{ id: string }>(pages.get(kind) ?? [], strings);
                 pages.delete(kind);
                 // Hashes have no order; sort by id so the snapshot (and selection ties) are
                 // reproducible. A scan may return an entry twice.
