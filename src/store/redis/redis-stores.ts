@@ -89,16 +89,20 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
       for (let attempt = 1; ; attempt++) {
         const before = await redis.get(keys.catalogVersion);
         const pages: Map<EntityKind, string[]> = new Map();
-        for (const kind of ENTITY_KINDS) {
-          const list: string[] = [];
-          let cursor = "0";
-          do {
-            const [next, flat] = await redis.hscanBuffer(keys.catalogEntities(kind), cursor, "COUNT", LOAD_PAGE);
-            if (flat.length > 0) list.push(pageOf(flat));
-            cursor = next.toString();
-          } while (cursor !== "0");
-          pages.set(kind, list);
-        }
+        // The kinds are scanned side by side: one kind's next page is asked for while another's
+        // is being copied.
+        await Promise.all(
+          ENTITY_KINDS.map(async (kind) => {
+            const list: string[] = [];
+            let cursor = "0";
+            do {
+              const [next, flat] = await redis.hscanBuffer(keys.catalogEntities(kind), cursor, "COUNT", LOAD_PAGE);
+              if (flat.length > 0) list.push(pageOf(flat));
+              cursor = next.toString();
+            } while (cursor !== "0");
+            pages.set(kind, list);
+          }),
+        );
         const after = await redis.get(keys.catalogVersion);
         if (before === after) {
           const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
