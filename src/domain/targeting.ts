@@ -96,6 +96,13 @@ function normalizeValue(field: TargetingLeaf["field"], v: string | number): stri
   return normalizeWord(String(v));
 }
 
+/** A leaf's values normalised: the leaf's own list when normalising changes none of them (no copy). */
+function normalizedValues(leaf: TargetingLeaf): readonly string[] {
+  let same = true;
+  for (const v of leaf.values) if (typeof v !== "string" || normalizeValue(leaf.field, v) !== v) same = false;
+  return same ? (leaf.values as readonly string[]) : leaf.values.map((v) => normalizeValue(leaf.field, v));
+}
+
 /** Whether one page value passes the (positive) test of a leaf. */
 function test(leaf: TargetingCode, v: string): boolean {
   switch (leaf.op) {
@@ -167,7 +174,7 @@ function leafCode(leaf: TargetingLeaf, values: readonly string[]): TargetingCode
 
 /** A leaf as a predicate (for tests and `explain`). */
 export function compileLeaf(leaf: TargetingLeaf): Predicate {
-  const code = leafCode(leaf, leaf.values.map((v) => normalizeValue(leaf.field, v)));
+  const code = leafCode(leaf, normalizedValues(leaf));
   return (ctx) => evaluate(code, ctx);
 }
 
@@ -180,7 +187,7 @@ const leaves = new Interner<TargetingCode>();
 
 function compileNode(node: TargetingNode): TargetingCode {
   if (isLeaf(node)) {
-    const values = node.values.map((v) => normalizeValue(node.field, v));
+    const values = normalizedValues(node);
     return leaves.get(JSON.stringify([node.field, node.op, values]), () => leafCode(node, values));
   }
   if ("all" in node) return new TargetingCode(Kind.All, Field.Section, Op.In, NO_VALUES, undefined, node.all.map(compileNode));
