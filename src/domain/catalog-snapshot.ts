@@ -11,7 +11,7 @@
 import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
 import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
-import { Interner } from "./intern.js";
+import { clearInterners, Interner } from "./intern.js";
 import { runInSlices } from "./slices.js";
 import { lowerBound } from "./by-id.js";
 import type { PageContext } from "./context.js";
@@ -172,6 +172,7 @@ const STEP = 512;
 
 function* compileSteps(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, changes?: readonly EntityChange[]): Generator<void, CatalogSnapshot> {
   if (previous && changes && canApplyChanges(previous, changes)) return yield* changedSteps(doc, version, previous, changes);
+  clearInterners();
   let n = 0;
   const advertisers = new Map<string, Advertiser>();
   for (const a of doc.advertisers) {

@@ -1,3 +1,15 @@
+const interners: Interner<unknown>[] = [];
+
+/**
+ * Empties every interner's table: called when a whole catalog is compiled afresh, so the tables
+ * hold that catalog's values rather than filling up, version after version, with values of
+ * campaigns long gone (which both keeps them alive and, once a table is full, stops any sharing).
+ * Values already handed out stay valid; only sharing with them ends.
+ */
+export function clearInterners(): void {
+  for (const interner of interners) interner.clear();
+}
+
 /**
  * Sharing of equal compiled values across campaigns: many campaigns have the same placements,
  * labels, caps, index keys or targeting leaves, and a 100k-campaign snapshot would otherwise hold
@@ -7,7 +19,13 @@
 export class Interner<T> {
   private readonly table = new Map<string, T>();
 
-  constructor(private readonly limit = 50_000) {}
+  constructor(private readonly limit = 50_000) {
+    interners.push(this as Interner<unknown>);
+  }
+
+  clear(): void {
+    this.table.clear();
+  }
 
   get(key: string, make: () => T): T {
     const found = this.table.get(key);

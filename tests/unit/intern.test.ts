@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Interner, shareStrings } from "../../src/domain/intern.js";
+import { clearInterners, Interner, shareStrings } from "../../src/domain/intern.js";
 import { compileTargeting } from "../../src/domain/targeting.js";
 import { compileCatalog } from "../../src/domain/catalog-snapshot.js";
 import { aCampaign, aCatalog, anAdvertiser, aUnit, leaf, pageContext } from "../helpers/builders.js";
@@ -15,6 +15,30 @@ describe("Interner", () => {
     const c2 = interner.get("c", () => ({ n: 5 }));
     expect(c1).not.toBe(c2);
     expect(c2.n).toBe(5);
+  });
+
+  it("shares again once cleared, as when a whole catalog is compiled afresh", () => {
+    const interner = new Interner<{ n: number }>(1);
+    interner.get("old", () => ({ n: 1 }));
+    expect(interner.get("new", () => ({ n: 2 }))).not.toBe(interner.get("new", () => ({ n: 3 })));
+    clearInterners();
+    const shared = interner.get("new", () => ({ n: 4 }));
+    expect(interner.get("new", () => ({ n: 5 }))).toBe(shared);
+  });
+
+  it("is cleared by a full compile but not by a compile of a few changes", () => {
+    const campaigns = ["c1", "c2"].map((id) => aCampaign({ id, placements: ["article-mid"], frequencyCaps: [{ limit: 3, window: "1d" }] }));
+    const doc = aCatalog({ campaigns, units: campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id })) });
+    const first = compileCatalog(doc, 1);
+    const second = compileCatalog(structuredClone(doc), 2);
+    // Both campaigns of each snapshot share their caps; the second full compile starts afresh.
+    expect(second.campaigns.get("c1")?.caps).toBe(second.campaigns.get("c2")?.caps);
+    expect(second.campaigns.get("c1")?.caps).not.toBe(first.campaigns.get("c1")?.caps);
+    const changed = { ...(doc.campaigns[1] as (typeof doc.campaigns)[number]), weight: 7 };
+    const third = compileCatalog({ ...doc, campaigns: [doc.campaigns[0] as (typeof doc.campaigns)[number], changed] }, 3, second, [
+      { kind: "campaign", id: "c2", before: doc.campaigns[1], after: changed },
+    ]);
+    expect(third.campaigns.get("c2")?.caps).toBe(second.campaigns.get("c1")?.caps);
   });
 });
 
