@@ -4,7 +4,7 @@
  * version change.
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
-import { PLURAL } from "../../domain/catalog-diff.js";
+import { applyChanges, PLURAL } from "../../domain/catalog-diff.js";
 import { convenienceWrites } from "../catalog-writes.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
@@ -48,6 +48,9 @@ function execOrThrow(result: ExecResult): unknown[] {
 const LOAD_ATTEMPTS = 5;
 /** Entities asked for per HSCAN page when the whole catalog is read (a hint to Redis). */
 const LOAD_PAGE = 1000;
+/** Writes that landed during a whole-catalog read are applied from their records up to this size. */
+const LOAD_CATCH_UP_MAX_BYTES = 1024 * 1024;
+const LOAD_CATCH_UP_MAX_CHANGES = 256;
 
 /**
  * The values of one HSCAN page (field, value, field, value, …) as the text of one JSON array: one
@@ -60,67 +63,79 @@ function pageOf(flat: readonly Buffer[]): string {
   return `[${values.join(",")}]`;
 }
 
-/** Every entity of the pages, one page parsed per step; equal short strings are shared (`shareStrings`). */
-function* parsePages<T>(pages: readonly string[], strings: Map<string, string>): Generator<void, T[]> {
-  const out: T[] = [];
-  for (const page of pages) {
-    for (const entity of JSON.parse(page) as T[]) {
-      shareStrings(entity, strings);
-      out.push(entity);
-    }
-    yield;
-  }
-  return out;
+/**
+ * The catalog from the scanned pages, parsed one page per slice. Equal short strings are shared
+ * (`shareStrings`); hashes have no order, so every list is sorted by id (the snapshot and selection
+ * ties are then reproducible), and an entry a scan returned twice is kept once.
+ */
+async function parsePages(pages: Map<EntityKind, string[]>): Promise<CatalogDocument> {
+  const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
+  const strings = new Map<string, string>();
+  await runInSlices(
+    (function* () {
+      for (const kind of ENTITY_KINDS) {
+        const list: { id: string }[] = [];
+        for (const page of pages.get(kind) ?? []) {
+          for (const entity of JSON.parse(page) as { id: string }[]) {
+            shareStrings(entity, strings);
+            list.push(entity);
+          }
+          yield;
+        }
+        pages.delete(kind);
+        (document[PLURAL[kind]] as unknown[]) = withoutRepeats(yield* sortById(list));
+      }
+    })(),
+  );
+  return document;
 }
 
 
 export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStore {
   const kindIndex = (kind: EntityKind): number => ENTITY_KINDS.indexOf(kind) + 1;
   const parseRecord = (json: string | null): CatalogVersionRecord | undefined => (json ? (JSON.parse(json) as CatalogVersionRecord) : undefined);
+  /** Every entity hash scanned, side by side (one kind's next page is asked for while another's is copied). */
+  const scanPages = async (): Promise<Map<EntityKind, string[]>> => {
+    const pages = new Map<EntityKind, string[]>();
+    await Promise.all(
+      ENTITY_KINDS.map(async (kind) => {
+        const list: string[] = [];
+        let cursor = "0";
+        do {
+          const [next, flat] = await redis.hscanBuffer(keys.catalogEntities(kind), cursor, "COUNT", LOAD_PAGE);
+          if (flat.length > 0) list.push(pageOf(flat));
+          cursor = next.toString();
+        } while (cursor !== "0");
+        pages.set(kind, list);
+      }),
+    );
+    return pages;
+  };
   const store: CatalogStore = {
     async load(): Promise<CatalogState> {
-      // Read page by page (HSCAN) between two reads of the version: catalog writes are atomic and
-      // bump the version, so equal versions mean no write fell in between. Each page's values are
-      // copied into one buffer at once, so the socket's chunks are freed as the read goes: one
-      // reply of a 100k-campaign catalog (~100 MB, held in those chunks until every value was
-      // decoded) left ~100 MB of freed memory that the allocator kept, on every instance. Values
-      // come as bytes (ioredis would turn a whole reply into strings in one block) and are parsed
-      // in slices once the read is known to be consistent.
+      // Read page by page (HSCAN): one reply of a 100k-campaign catalog (~100 MB) stayed in the
+      // socket's chunks until every value was decoded, and the allocator kept those chunks after
+      // they were freed (~75 MB of RSS on every instance). Each page's values become the text of
+      // one JSON array as it arrives (values come as bytes: ioredis would turn a whole reply into
+      // strings in one block), parsed in slices once the read is done.
       for (let attempt = 1; ; attempt++) {
-        const before = await redis.get(keys.catalogVersion);
-        const pages: Map<EntityKind, string[]> = new Map();
-        // The kinds are scanned side by side: one kind's next page is asked for while another's
-        // is being copied.
-        await Promise.all(
-          ENTITY_KINDS.map(async (kind) => {
-            const list: string[] = [];
-            let cursor = "0";
-            do {
-              const [next, flat] = await redis.hscanBuffer(keys.catalogEntities(kind), cursor, "COUNT", LOAD_PAGE);
-              if (flat.length > 0) list.push(pageOf(flat));
-              cursor = next.toString();
-            } while (cursor !== "0");
-            pages.set(kind, list);
-          }),
-        );
-        const after = await redis.get(keys.catalogVersion);
-        if (before === after) {
-          const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
-          const strings = new Map<string, string>();
-          await runInSlices(
-            (function* () {
-              for (const kind of ENTITY_KINDS) {
-                const list = yield* parsePages<{ id: string }>(pages.get(kind) ?? [], strings);
-                pages.delete(kind);
-                // Hashes have no order; sort by id so the snapshot (and selection ties) are
-                // reproducible. A scan may return an entry twice.
-                (document[PLURAL[kind]] as unknown[]) = withoutRepeats(yield* sortById(list));
-              }
-            })(),
-          );
-          return { version: Number(after ?? 0), document };
+        const before = Number((await redis.get(keys.catalogVersion)) ?? 0);
+        const pages = await scanPages();
+        const after = Number((await redis.get(keys.catalogVersion)) ?? 0);
+        // Catalog writes are atomic and bump the version. Those that landed during the scan may
+        // have been seen in part: every entity they touched is set to its last recorded state,
+        // which gives the catalog exactly as at the last recorded version. Without those records
+        // (trimmed, or too large to be worth it) the read starts over.
+        const records = before === after ? [] : await store.changesAfter(before, { maxBytes: LOAD_CATCH_UP_MAX_BYTES });
+        const changes = records?.flatMap((r) => r.changes) ?? [];
+        const usable = records !== undefined && (before === after || (records.length > 0 && changes.length <= LOAD_CATCH_UP_MAX_CHANGES));
+        if (!usable) {
+          if (attempt >= LOAD_ATTEMPTS) throw new Error(`the catalog changed during each of ${LOAD_ATTEMPTS} reads`);
+          continue;
         }
-        if (attempt >= LOAD_ATTEMPTS) throw new Error(`the catalog changed during each of ${LOAD_ATTEMPTS} reads`);
+        const document = await parsePages(pages);
+        const last = records[records.length - 1];
+        return last ? { version: last.version, document: applyChanges(document, changes, "forward") } : { version: after, document };
       }
     },
     async version() {
