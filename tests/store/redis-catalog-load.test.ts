@@ -7,6 +7,7 @@ import { createKeys } from "../../src/store/keys.js";
 import { createRedisClient } from "../../src/store/redis/client.js";
 import { createRedisCatalogStore } from "../../src/store/redis/redis-stores.js";
 import type { CatalogDocument } from "../../src/domain/catalog-schema.js";
+import type { CatalogStore } from "../../src/store/ports.js";
 import { redisOrFail } from "../helpers/redis-server.js";
 
 const redis = await redisOrFail();
@@ -25,7 +26,7 @@ let seq = 0;
  * A catalog store whose client runs `during` once per scan of the advertisers hash, right after
  * its first page came back: a write landing in the middle of the read.
  */
-async function storeWithWritesDuringScans(during: (scan: number) => Promise<void>) {
+async function storeWithWritesDuringScans(during: (scan: number, writes: CatalogStore) => Promise<void>) {
   if (!redis) throw new Error("redis-server is not running");
   const keys = createKeys(`load-${++seq}`);
   const reader = createRedisClient(redis.url, { commandTimeoutMs: 5000 });
@@ -37,7 +38,7 @@ async function storeWithWritesDuringScans(during: (scan: number) => Promise<void
   const hscanBuffer = reader.hscanBuffer.bind(reader) as (...args: unknown[]) => Promise<[Buffer, Buffer[]]>;
   (reader as unknown as { hscanBuffer: unknown }).hscanBuffer = async (...args: unknown[]) => {
     const reply = await hscanBuffer(...args);
-    if (String(args[0]).endsWith(":advertiser") && String(args[1]) === "0") await during(++scans);
+    if (String(args[0]).endsWith(":advertiser") && String(args[1]) === "0") await during(++scans, writes);
     return reply;
   };
   return { store, writes, scans: () => scans, close: () => Promise.all([reader.quit(), writer.quit()]) };
@@ -45,14 +46,12 @@ async function storeWithWritesDuringScans(during: (scan: number) => Promise<void
 
 describe.skipIf(!redis)("the Redis catalog store's whole-catalog read", () => {
   it("gives the catalog as at the last version when writes add, change and remove entities between its pages", async () => {
-    let writes: ReturnType<typeof createRedisCatalogStore> | undefined;
-    const t = await storeWithWritesDuringScans(async (scan) => {
-      if (scan > 1 || !writes) return;
+    const t = await storeWithWritesDuringScans(async (scan, writes) => {
+      if (scan > 1) return;
       await writes.put("advertiser", { id: "adv-0001", name: "Renamed" });
       await writes.remove("advertiser", "adv-2000");
       await writes.put("advertiser", { id: "adv-9999", name: "Added" });
     });
-    writes = t.writes;
     try {
       expect(await t.writes.replace({ ...EMPTY, advertisers: advertisers(2_500) })).toBe(1);
       const { version, document } = await t.store.load();
@@ -71,11 +70,9 @@ describe.skipIf(!redis)("the Redis catalog store's whole-catalog read", () => {
   });
 
   it("completes even when a write lands during every one of its reads", async () => {
-    let writes: ReturnType<typeof createRedisCatalogStore> | undefined;
-    const t = await storeWithWritesDuringScans(async (scan) => {
-      await writes?.put("advertiser", { id: `adv-new-${scan}`, name: `N${scan}` });
+    const t = await storeWithWritesDuringScans(async (scan, writes) => {
+      await writes.put("advertiser", { id: `adv-new-${scan}`, name: `N${scan}` });
     });
-    writes = t.writes;
     try {
       await t.writes.replace({ ...EMPTY, advertisers: advertisers(2_500) });
       const { version, document } = await t.store.load();
@@ -87,13 +84,11 @@ describe.skipIf(!redis)("the Redis catalog store's whole-catalog read", () => {
   });
 
   it("reads again when the writes that landed meanwhile are too large to apply from their records", async () => {
-    let writes: ReturnType<typeof createRedisCatalogStore> | undefined;
     // A record over the catch-up limit (1 MB) during the first read: it is read again, whole.
     const big = advertisers(2_500).map((a) => ({ ...a, name: `${a.name} ${"x".repeat(500)}` }));
-    const t = await storeWithWritesDuringScans(async (scan) => {
-      if (scan === 1) await writes?.replace({ ...EMPTY, advertisers: big });
+    const t = await storeWithWritesDuringScans(async (scan, writes) => {
+      if (scan === 1) await writes.replace({ ...EMPTY, advertisers: big });
     });
-    writes = t.writes;
     try {
       await t.writes.replace({ ...EMPTY, advertisers: advertisers(2_500) });
       const { version, document } = await t.store.load();
