@@ -36,7 +36,7 @@ export class Interner<T> {
   }
 }
 
-/** Strings up to this length are shared by `shareStrings`: words, dates, statuses, ids. */
+/** Strings up to this length are shared by `shareStrings`: words, dates, statuses, referenced ids. */
 const SHARED_MAX_LENGTH = 32;
 
 /**
