@@ -4,6 +4,7 @@
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "./catalog-schema.js";
 import { byId, lowerBound } from "./by-id.js";
+import { runToEnd } from "./slices.js";
 
 const entityId = (e: { id: string }): string => e.id;
 
@@ -72,11 +73,7 @@ export function fieldChanges(before: unknown, after: unknown, prefix = ""): Fiel
 
 /** The entity changes that turn `from` into `to`. */
 export function entityChanges(from: CatalogDocument, to: CatalogDocument): EntityChange[] {
-  const steps = entityChangeSteps(from, to);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runToEnd(entityChangeSteps(from, to));
 }
 
 /** `entityChanges` as steps, yielding every few hundred entities (for `runInSlices`). */
@@ -113,8 +110,12 @@ export function diffOfChanges(changes: readonly EntityChange[]): CatalogDiff {
   return diff;
 }
 
-/** Past this many changes, `applyChanges` rebuilds the lists from maps instead of patching them. */
-const PATCH_MAX_CHANGES = 256;
+/**
+ * Past this many changes, `applyChanges` rebuilds the lists from maps (one block of work as long as
+ * the catalog) instead of patching them: catching up with more than this from version records is
+ * not worth it.
+ */
+export const APPLY_IN_PLACE_MAX_CHANGES = 256;
 
 /**
  * Applies entity changes to a document (forward: `after`; backward: `before`), returning a new one
@@ -125,7 +126,7 @@ export function applyChanges(doc: CatalogDocument, changes: readonly EntityChang
   const ordered = direction === "forward" ? changes : [...changes].reverse();
   const kinds = new Set(ordered.map((c) => c.kind));
   const sorted = [...kinds].every((k) => isSortedById(doc[PLURAL[k]] as readonly { id: string }[]));
-  if (ordered.length > PATCH_MAX_CHANGES || !sorted) return rebuildWithChanges(doc, ordered, direction);
+  if (ordered.length > APPLY_IN_PLACE_MAX_CHANGES || !sorted) return rebuildWithChanges(doc, ordered, direction);
   const out: Record<string, unknown> = { ...doc };
   for (const kind of kinds) {
     const list = (doc[PLURAL[kind]] as { id: string }[]).slice();
@@ -154,7 +155,6 @@ export function isSortedById(list: readonly { id: string }[]): boolean {
   sortedLists.add(list);
   return true;
 }
-
 
 function rebuildWithChanges(doc: CatalogDocument, ordered: readonly EntityChange[], direction: "forward" | "backward"): CatalogDocument {
   const tables = new Map(ENTITY_KINDS.map((k) => [k, new Map((doc[PLURAL[k]] as { id: string }[]).map((e) => [e.id, e]))]));

@@ -12,7 +12,7 @@ import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./c
 import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
 import { clearInterners, Interner } from "./intern.js";
-import { runInSlices } from "./slices.js";
+import { runInSlices, runToEnd } from "./slices.js";
 import { lowerBound } from "./by-id.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
@@ -146,11 +146,7 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
  * the campaigns they touch are looked at at all (`changedSteps`).
  */
 export function compileCatalog(doc: CatalogDocument, version: number, previous?: CatalogSnapshot, changes?: readonly EntityChange[]): CatalogSnapshot {
-  const steps = compileSteps(doc, version, previous, changes);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runToEnd(compileSteps(doc, version, previous, changes));
 }
 
 /**
@@ -413,7 +409,6 @@ function patchPlacement(
   }
   return { source: p, formats, activeCampaignCount, tiers };
 }
-
 
 const entryCampaignId = (e: PlacementEntry): string => e.campaign.id;
 

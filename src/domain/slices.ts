@@ -31,6 +31,14 @@ export async function runInSlices<T>(steps: Generator<void, T>, sliceMs = SLICE_
   }
 }
 
+/** Runs `steps` to completion at once, without yielding to the event loop. */
+export function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
 /** Items merged between two yields. */
 const STEP = 256;
 

@@ -19,20 +19,12 @@ import { documentProblems, referenceProblems, referencesTo, roughDocument } from
 import { ApiError, issuesToDetails } from "../errors.js";
 import { newId } from "../domain/ids.js";
 import type { Logger } from "../telemetry/logger.js";
-import type { CatalogStore, CatalogWrite, CatalogWriteMeta } from "../store/ports.js";
-import { applyChanges, diffOfChanges, entityChanges, entityChangeSteps, type CatalogDiff } from "../domain/catalog-diff.js";
+import { CATCH_UP_MAX_RECORD_BYTES, type CatalogStore, type CatalogWrite, type CatalogWriteMeta } from "../store/ports.js";
+import { APPLY_IN_PLACE_MAX_CHANGES, applyChanges, diffOfChanges, entityChanges, entityChangeSteps, type CatalogDiff } from "../domain/catalog-diff.js";
 import { runInSlices } from "../domain/slices.js";
 
 /** Past this many versions behind, a refresh reads the whole catalog instead of the changes. */
 const INCREMENTAL_MAX_VERSIONS = 50;
-/**
- * Past this much JSON in the records to catch up on, or this many entity changes, a refresh reads
- * the whole catalog instead: that read is parsed, sorted and compiled in slices, while a record is
- * parsed in one block and many changes are applied by rebuilding every list (a whole-catalog
- * import at 100k campaigns leaves a ~100 MB record, which stalled each following instance ~2 s).
- */
-const INCREMENTAL_MAX_BYTES = 1024 * 1024;
-const INCREMENTAL_MAX_CHANGES = 256;
 
 const ID_PREFIX: Record<EntityKind, string> = { advertiser: "adv", placement: "plc", campaign: "cmp", unit: "unit" };
 
@@ -166,13 +158,17 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
 
   const reloadOnce = async (allowOlder: boolean): Promise<void> => {
     const current = snapshot.version;
-    const records = current > 0 ? await store.changesAfter(current, { maxBytes: INCREMENTAL_MAX_BYTES }) : undefined;
+    // Caught up from the version records unless they are too many, too large or hold too many
+    // changes: the whole catalog is read instead, parsed, sorted and compiled in slices, while a
+    // record is parsed in one block and many changes are applied by rebuilding every list (a
+    // 100k-campaign import's record stalled each following instance ~2 s).
+    const records = current > 0 ? await store.changesAfter(current, { maxBytes: CATCH_UP_MAX_RECORD_BYTES }) : undefined;
     // Nothing after this version: another reload (a change notice racing an admin write's own
     // reload) already brought the snapshot here.
     if (records && records.length === 0) return;
     if (!records || records.length > INCREMENTAL_MAX_VERSIONS) return fullReload(allowOlder);
     const changes = records.flatMap((r) => r.changes);
-    if (changes.length > INCREMENTAL_MAX_CHANGES) return fullReload(allowOlder);
+    if (changes.length > APPLY_IN_PLACE_MAX_CHANGES) return fullReload(allowOlder);
     const last = records[records.length - 1] as (typeof records)[number];
     const started = performance.now();
     const next = applyChanges(doc, changes, "forward");
@@ -235,8 +231,10 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
   const find = <K extends EntityKind>(kind: K, id: string): EntityByKind[K] | undefined =>
     entitiesOf(doc, kind).find((e) => e.id === id);
 
-  /** Applies writes against the version this instance has (409 if another instance moved it), then rebuilds. */
-  /** Writes against `expectedVersion` (by default the snapshot's): a change made meanwhile is a 409. */
+  /**
+   * Applies writes against `expectedVersion` (by default the version of this instance's snapshot;
+   * 409 if another instance moved it meanwhile), then rebuilds.
+   */
   const write = async (writes: CatalogWrite[], actor: string, action: CatalogWriteMeta["action"], expectedVersion = snapshot.version): Promise<number> => {
     const version = await store.apply(writes, { at: new Date(clock()).toISOString(), actor, action }, expectedVersion);
     if (version === undefined) throw new ApiError("CONFLICT", "the catalog changed on another instance meanwhile; retry the request");

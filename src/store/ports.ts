@@ -69,6 +69,13 @@ export interface CatalogStore {
 /** How many version records are kept for restore and history. */
 export const CATALOG_VERSIONS_KEPT = 500;
 
+/**
+ * Version records up to this much JSON are read to catch up with the writes after a version; past
+ * it the catalog itself is read (a record is parsed in one block, and the record of a whole-catalog
+ * import at 100k campaigns is ~100 MB).
+ */
+export const CATCH_UP_MAX_RECORD_BYTES = 1024 * 1024;
+
 /** How long counters and the event log are kept (configuration). */
 export interface RetentionPolicy {
   /** Hourly counter buckets and hourly reach, in days (default 14). */

@@ -4,7 +4,7 @@
  * version change.
  */
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
-import { applyChanges, PLURAL } from "../../domain/catalog-diff.js";
+import { APPLY_IN_PLACE_MAX_CHANGES, applyChanges, PLURAL } from "../../domain/catalog-diff.js";
 import { convenienceWrites } from "../catalog-writes.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
@@ -27,7 +27,7 @@ import type {
   ServeRequest,
   Stores,
 } from "../ports.js";
-import { CATALOG_VERSIONS_KEPT } from "../ports.js";
+import { CATALOG_VERSIONS_KEPT, CATCH_UP_MAX_RECORD_BYTES } from "../ports.js";
 import { runInSlices, sortById } from "../../domain/slices.js";
 import { withoutRepeats } from "../../domain/by-id.js";
 import { shareStrings } from "../../domain/intern.js";
@@ -48,9 +48,6 @@ function execOrThrow(result: ExecResult): unknown[] {
 const LOAD_ATTEMPTS = 5;
 /** Entities asked for per HSCAN page when the whole catalog is read (a hint to Redis). */
 const LOAD_PAGE = 1000;
-/** Writes that landed during a whole-catalog read are applied from their records up to this size. */
-const LOAD_CATCH_UP_MAX_BYTES = 1024 * 1024;
-const LOAD_CATCH_UP_MAX_CHANGES = 256;
 
 /**
  * The values of one HSCAN page (field, value, field, value, …) as the text of one JSON array: one
@@ -126,9 +123,9 @@ export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStor
         // have been seen in part: every entity they touched is set to its last recorded state,
         // which gives the catalog exactly as at the last recorded version. Without those records
         // (trimmed, or too large to be worth it) the read starts over.
-        const records = before === after ? [] : await store.changesAfter(before, { maxBytes: LOAD_CATCH_UP_MAX_BYTES });
+        const records = before === after ? [] : await store.changesAfter(before, { maxBytes: CATCH_UP_MAX_RECORD_BYTES });
         const changes = records?.flatMap((r) => r.changes) ?? [];
-        const usable = records !== undefined && (before === after || (records.length > 0 && changes.length <= LOAD_CATCH_UP_MAX_CHANGES));
+        const usable = records !== undefined && (before === after || (records.length > 0 && changes.length <= APPLY_IN_PLACE_MAX_CHANGES));
         if (!usable) {
           if (attempt >= LOAD_ATTEMPTS) throw new Error(`the catalog changed during each of ${LOAD_ATTEMPTS} reads`);
           continue;
