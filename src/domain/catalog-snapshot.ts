@@ -11,12 +11,12 @@
 import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
 import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
-import { clearInterners, Interner } from "./intern.js";
+import { clearInterners, HashInterner, hashStrings, Interner, sameStrings } from "./intern.js";
 import { runInSlices, runToEnd } from "./slices.js";
 import { lowerBound } from "./by-id.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
-import { compileTargeting, findFailingNode, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
+import { compileTargeting, findFailingNode, matchesTargeting, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
 import { normalizeWord } from "./context.js";
 import type { TargetingNode } from "./catalog-schema.js";
 
@@ -110,7 +110,7 @@ function wordSet(words: readonly string[] | undefined): ReadonlySet<string> {
 const placementSets = new Interner<ReadonlySet<string>>();
 const labelLists = new Interner<readonly string[]>();
 const capLists = new Interner<readonly CompiledCap[]>();
-const indexKeyLists = new Interner<readonly string[] | undefined>();
+const indexKeyLists = new HashInterner<readonly string[]>();
 const wordSets = new Interner<ReadonlySet<string>>();
 
 function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[]): CompiledCampaign {
@@ -133,7 +133,7 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     excludedKeywords: wordSet(c.exclusions?.keywords),
     caps: c.frequencyCaps ? capLists.get(JSON.stringify(c.frequencyCaps), () => compileCaps(c.frequencyCaps)) : NO_CAPS,
     units,
-    indexKeys: indexKeys ? indexKeyLists.get(JSON.stringify(indexKeys), () => indexKeys) : undefined,
+    indexKeys: indexKeys ? indexKeyLists.get(hashStrings(indexKeys), (k) => sameStrings(k, indexKeys), () => indexKeys) : undefined,
     seen: 0,
   };
 }
@@ -631,8 +631,8 @@ export function ineligibility(c: CompiledCampaign, input: EligibilityInput, all:
       if (c.excludedKeywords.has(k) && stop({ code: "EXCLUDED_KEYWORD", detail: k })) return reasons as Reason[];
     }
   }
-  if (!c.targeting.matches(input.ctx)) {
-    const failing: TargetingNode | undefined = all ? findFailingNode(c.targeting.source, input.ctx) : undefined;
+  if (!matchesTargeting(c.targeting, input.ctx)) {
+    const failing: TargetingNode | undefined = all ? findFailingNode(c.source.targeting, input.ctx) : undefined;
     if (stop({ code: "TARGETING_MISMATCH", detail: failing })) return reasons as Reason[];
   }
   if (c.caps.length > 0 && !input.hasUserKey && stop({ code: "NO_USER_KEY" })) return reasons as Reason[];
@@ -656,7 +656,7 @@ export function firstIneligibility(c: CompiledCampaign, input: EligibilityInput)
   if (c.excludedKeywords.size > 0) {
     for (const k of input.ctx.keywords) if (c.excludedKeywords.has(k)) return "EXCLUDED_KEYWORD";
   }
-  if (!c.targeting.matches(input.ctx)) return "TARGETING_MISMATCH";
+  if (!matchesTargeting(c.targeting, input.ctx)) return "TARGETING_MISMATCH";
   if (c.caps.length > 0 && !input.hasUserKey) return "NO_USER_KEY";
   return input.pacing?.(c, input.nowMs)?.code;
 }

@@ -1,4 +1,4 @@
-const interners: Interner<unknown>[] = [];
+const interners: { clear(): void }[] = [];
 
 /**
  * Empties every interner's table: called when a whole catalog is compiled afresh, so the tables
@@ -20,7 +20,7 @@ export class Interner<T> {
   private readonly table = new Map<string, T>();
 
   constructor(private readonly limit = 50_000) {
-    interners.push(this as Interner<unknown>);
+    interners.push(this);
   }
 
   clear(): void {
@@ -34,6 +34,66 @@ export class Interner<T> {
     if (this.table.size < this.limit) this.table.set(key, value);
     return value;
   }
+}
+
+/**
+ * An `Interner` for values with many distinct keys (targeting leaves, index-key lists): looked up
+ * by a 30-bit hash of the value and an equality test rather than by a string that spells the value
+ * out, since those strings were most of the table (~16 MB of keys at 100k campaigns). Equal hashes
+ * of unequal values are kept apart (`same` decides).
+ */
+export class HashInterner<T> {
+  private readonly table = new Map<number, T>();
+  /** Further values whose hash is already taken by a different value in `table`. */
+  private readonly collisions = new Map<number, T[]>();
+  private size = 0;
+
+  constructor(private readonly limit = 50_000) {
+    interners.push(this);
+  }
+
+  clear(): void {
+    this.table.clear();
+    this.collisions.clear();
+    this.size = 0;
+  }
+
+  get(hash: number, same: (value: T) => boolean, make: () => T): T {
+    const first = this.table.get(hash);
+    if (first !== undefined && same(first)) return first;
+    const more = first === undefined ? undefined : this.collisions.get(hash);
+    if (more) for (const v of more) if (same(v)) return v;
+    const value = make();
+    if (this.size < this.limit) {
+      this.size++;
+      if (first === undefined) this.table.set(hash, value);
+      else if (more) more.push(value);
+      else this.collisions.set(hash, [value]);
+    }
+    return value;
+  }
+}
+
+/**
+ * A 30-bit FNV-1a hash of a list of strings, `salt` mixed in first (a small integer, so a map keyed
+ * by it stores no boxed numbers).
+ */
+export function hashStrings(parts: readonly string[], salt = 0): number {
+  let h = Math.imul(0x811c9dc5 ^ salt, 0x01000193);
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part.charCodeAt(i), 0x01000193);
+    // The length closes each part, so ["ab", "c"] and ["a", "bc"] hash apart.
+    h = Math.imul(h ^ (part.length + 0x10000), 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+/** Whether two string lists are equal, element by element. */
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Strings up to this length are shared by `shareStrings`: words, dates, statuses, referenced ids. */

@@ -12,24 +12,21 @@
  */
 import type { TargetingLeaf, TargetingNode } from "./catalog-schema.js";
 import { normalizeWord, type PageContext } from "./context.js";
-import { Interner } from "./intern.js";
+import { HashInterner, hashStrings, Interner, sameStrings } from "./intern.js";
 
 export type Predicate = (ctx: PageContext) => boolean;
 
 /**
  * A targeting tree compiled once per catalog version: normalised values, and small data nodes that
  * one evaluator walks (no closures: at 100k campaigns, closures and their contexts per node held
- * ~45 MB). `matches` is a prototype method, so a compiled tree costs its nodes and nothing more.
+ * ~45 MB). It is the root node itself, with no wrapper (`undefined`: no targeting, every page
+ * matches); the source tree stays with the campaign.
  */
-export class CompiledTargeting {
-  constructor(
-    readonly source: TargetingNode | undefined,
-    private readonly root: TargetingCode | undefined,
-  ) {}
+export type CompiledTargeting = TargetingCode | undefined;
 
-  matches(ctx: PageContext): boolean {
-    return this.root === undefined || evaluate(this.root, ctx);
-  }
+/** Whether the page matches a compiled targeting tree. */
+export function matchesTargeting(targeting: CompiledTargeting, ctx: PageContext): boolean {
+  return targeting === undefined || evaluate(targeting, ctx);
 }
 
 const HOURS = Array.from({ length: 24 }, (_, h) => String(h));
@@ -183,12 +180,18 @@ export function isLeaf(node: TargetingNode): node is TargetingLeaf {
 }
 
 /** Equal leaves (field, operator, normalised values) share one compiled node across campaigns. */
-const leaves = new Interner<TargetingCode>();
+const leaves = new HashInterner<TargetingCode>();
 
 function compileNode(node: TargetingNode): TargetingCode {
   if (isLeaf(node)) {
     const values = normalizedValues(node);
-    return leaves.get(JSON.stringify([node.field, node.op, values]), () => leafCode(node, values));
+    const field = FIELDS[node.field];
+    const op = OPS[node.op];
+    return leaves.get(
+      hashStrings(values, field * 8 + op),
+      (c) => c.field === field && c.op === op && sameStrings(c.values, values),
+      () => leafCode(node, values),
+    );
   }
   if ("all" in node) return new TargetingCode(Kind.All, Field.Section, Op.In, NO_VALUES, undefined, node.all.map(compileNode));
   if ("any" in node) return new TargetingCode(Kind.Any, Field.Section, Op.In, NO_VALUES, undefined, node.any.map(compileNode));
@@ -196,7 +199,7 @@ function compileNode(node: TargetingNode): TargetingCode {
 }
 
 export function compileTargeting(tree: TargetingNode | undefined): CompiledTargeting {
-  return new CompiledTargeting(tree, tree === undefined ? undefined : compileNode(tree));
+  return tree === undefined ? undefined : compileNode(tree);
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { clearInterners, Interner, shareStrings } from "../../src/domain/intern.js";
-import { compileTargeting } from "../../src/domain/targeting.js";
+import { clearInterners, HashInterner, hashStrings, Interner, sameStrings, shareStrings } from "../../src/domain/intern.js";
+import { compileTargeting, matchesTargeting } from "../../src/domain/targeting.js";
 import { compileCatalog } from "../../src/domain/catalog-snapshot.js";
 import { aCampaign, aCatalog, anAdvertiser, aUnit, leaf, pageContext } from "../helpers/builders.js";
 
@@ -42,15 +42,58 @@ describe("Interner", () => {
   });
 });
 
+describe("HashInterner", () => {
+  const lists = (): HashInterner<string[]> => new HashInterner<string[]>(3);
+  const get = (interner: HashInterner<string[]>, hash: number, value: string[]): string[] =>
+    interner.get(hash, (v) => sameStrings(v, value), () => value);
+
+  it("gives back the first equal value for a hash", () => {
+    const interner = lists();
+    const first = get(interner, hashStrings(["a", "b"]), ["a", "b"]);
+    expect(get(interner, hashStrings(["a", "b"]), ["a", "b"])).toBe(first);
+  });
+
+  it("keeps unequal values whose hashes collide apart, and shares each of them", () => {
+    const interner = lists();
+    const a = get(interner, 7, ["a"]);
+    const b = get(interner, 7, ["b"]);
+    const c = get(interner, 7, ["c"]);
+    expect(b).not.toBe(a);
+    expect(get(interner, 7, ["a"])).toBe(a);
+    expect(get(interner, 7, ["b"])).toBe(b);
+    expect(get(interner, 7, ["c"])).toBe(c);
+  });
+
+  it("stops remembering past its limit and starts again once cleared", () => {
+    const interner = lists();
+    for (const v of ["a", "b", "c"]) get(interner, hashStrings([v]), [v]);
+    const d = get(interner, hashStrings(["d"]), ["d"]);
+    expect(get(interner, hashStrings(["d"]), ["d"])).not.toBe(d);
+    clearInterners();
+    const again = get(interner, hashStrings(["d"]), ["d"]);
+    expect(get(interner, hashStrings(["d"]), ["d"])).toBe(again);
+  });
+
+  it("hashes lists to small integers that tell part boundaries and salts apart", () => {
+    const hashes = [hashStrings(["ab", "c"]), hashStrings(["a", "bc"]), hashStrings(["abc"]), hashStrings(["ab", "c"], 1), hashStrings([])];
+    expect(new Set(hashes).size).toBe(hashes.length);
+    for (const h of hashes) expect(Number.isInteger(h) && h >= 0 && h < 2 ** 30).toBe(true);
+  });
+});
+
 describe("shared compiled values", () => {
   it("compiles equal targeting leaves once, and keeps leaves whose values only look alike apart", () => {
     const page = pageContext({ topics: ["a"] });
     const joined = compileTargeting(leaf("topics", "in", ["a\u0001b"]));
     const split = compileTargeting(leaf("topics", "in", ["a", "b"]));
-    expect(joined.matches(page)).toBe(false);
-    expect(split.matches(page)).toBe(true);
-    expect(compileTargeting(leaf("topics", "in", ["A", "b"])).matches(page)).toBe(true);
-    expect(compileTargeting(leaf("topics", "notIn", ["a", "b"])).matches(page)).toBe(false);
+    expect(matchesTargeting(joined, page)).toBe(false);
+    expect(matchesTargeting(split, page)).toBe(true);
+    expect(matchesTargeting(compileTargeting(leaf("topics", "in", ["A", "b"])), page)).toBe(true);
+    expect(matchesTargeting(compileTargeting(leaf("topics", "notIn", ["a", "b"])), page)).toBe(false);
+    // Same values, another field or operator: not the same leaf.
+    expect(matchesTargeting(compileTargeting(leaf("keywords", "in", ["a", "b"])), page)).toBe(false);
+    expect(matchesTargeting(compileTargeting(leaf("topics", "prefix", ["a", "b"])), pageContext({ topics: ["ab"] }))).toBe(true);
+    expect(matchesTargeting(compileTargeting(leaf("topics", "in", ["a", "b"])), pageContext({ topics: ["ab"] }))).toBe(false);
   });
 
   it("shares placement sets, caps and index keys between campaigns that have the same ones", () => {

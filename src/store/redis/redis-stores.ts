@@ -68,13 +68,17 @@ function pageOf(flat: readonly Buffer[]): string {
 async function parsePages(pages: Map<EntityKind, string[]>): Promise<CatalogDocument> {
   const document: CatalogDocument = { advertisers: [], placements: [], campaigns: [], units: [] };
   const strings = new Map<string, string>();
+  /** Campaign ids, so that a unit's `campaignId` is its campaign's own id string (not one more copy). */
+  const campaignIds = new Map<string, string>();
   await runInSlices(
     (function* () {
       for (const kind of ENTITY_KINDS) {
-        const list: { id: string }[] = [];
+        const list: { id: string; campaignId?: string }[] = [];
         for (const page of pages.get(kind) ?? []) {
-          for (const entity of JSON.parse(page) as { id: string }[]) {
+          for (const entity of JSON.parse(page) as { id: string; campaignId?: string }[]) {
             shareStrings(entity, strings);
+            if (kind === "campaign") campaignIds.set(entity.id, entity.id);
+            else if (kind === "unit" && entity.campaignId !== undefined) entity.campaignId = campaignIds.get(entity.campaignId) ?? entity.campaignId;
             list.push(entity);
           }
           yield;
