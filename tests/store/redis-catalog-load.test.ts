@@ -35,9 +35,9 @@ async function storeWithWritesDuringScans(during: (scan: number, writes: Catalog
   const store = createRedisCatalogStore(reader, keys);
   const writes = createRedisCatalogStore(writer, keys);
   let scans = 0;
-  const hscanBuffer = reader.hscanBuffer.bind(reader) as (...args: unknown[]) => Promise<[Buffer, Buffer[]]>;
-  (reader as unknown as { hscanBuffer: unknown }).hscanBuffer = async (...args: unknown[]) => {
-    const reply = await hscanBuffer(...args);
+  const hscan = reader.hscan.bind(reader) as (...args: unknown[]) => Promise<[string, string[]]>;
+  (reader as unknown as { hscan: unknown }).hscan = async (...args: unknown[]) => {
+    const reply = await hscan(...args);
     if (String(args[0]).endsWith(":advertiser") && String(args[1]) === "0") await during(++scans, writes);
     return reply;
   };
@@ -64,6 +64,37 @@ describe.skipIf(!redis)("the Redis catalog store's whole-catalog read", () => {
       expect(document.advertisers.find((a) => a.id === "adv-0001")?.name).toBe("Renamed");
       expect(document.advertisers.find((a) => a.id === "adv-9999")?.name).toBe("Added");
       expect(document).toEqual((await t.store.load()).document);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("gives the campaigns it reads one shared instance of each part they repeat", async () => {
+    const t = await storeWithWritesDuringScans(async () => {});
+    const targeting = { all: [{ field: "section" as const, op: "in" as const, values: ["economy"] }, { not: { field: "geo.country" as const, op: "in" as const, values: ["RU"] } }] };
+    const campaign = (id: string, limit: number) => ({
+      id,
+      advertiserId: "adv-0000",
+      name: id,
+      status: "active" as const,
+      tier: "standard" as const,
+      weight: 1,
+      placements: ["article-mid"],
+      targeting,
+      frequencyCaps: [{ limit, window: "1d" as const }],
+    });
+    try {
+      await t.writes.replace({ ...EMPTY, advertisers: advertisers(1), placements: [{ id: "article-mid", formats: ["native-card"], maxUnits: 1 }], campaigns: [campaign("a", 3), campaign("b", 3), campaign("c", 4)] });
+      const { document } = await t.store.load();
+      const [a, b, c] = document.campaigns;
+      expect(document.campaigns.map((x) => x.id)).toEqual(["a", "b", "c"]);
+      expect(b?.targeting).toBe(a?.targeting);
+      expect(c?.targeting).toBe(a?.targeting);
+      expect(b?.placements).toBe(a?.placements);
+      expect(b?.frequencyCaps).toBe(a?.frequencyCaps);
+      expect(c?.frequencyCaps).not.toBe(a?.frequencyCaps);
+      expect(c?.frequencyCaps).toEqual([{ limit: 4, window: "1d" }]);
+      expect(a?.targeting).toEqual(targeting);
     } finally {
       await t.close();
     }

@@ -1,9 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { clearInterners, HashInterner, hashStrings, Interner, sameStrings, shareStrings } from "../../src/domain/intern.js";
+import { clearInterners, HashInterner, hashStrings, Interner, sameStrings, shareStrings, ValueSharer } from "../../src/domain/intern.js";
 import { compileTargeting, matchesTargeting } from "../../src/domain/targeting.js";
 import { compileCatalog } from "../../src/domain/catalog-snapshot.js";
 import { aCampaign, aCatalog, anAdvertiser, aUnit, leaf, pageContext } from "../helpers/builders.js";
+import { treeArb } from "./arbitraries.js";
+import type { Campaign } from "../../src/domain/catalog-schema.js";
 
 describe("Interner", () => {
   it("gives back the first value made for a key and makes a new one past its limit", () => {
@@ -137,5 +139,58 @@ describe("shareStrings", () => {
     shareStrings({ id: "c-1", campaignId: "c-2", status: "active", image: { alt: "x" }, placements: ["mid", "end"], body: long, n: 3 }, table);
     shareStrings([{ status: "active" }, "paused"], table);
     expect([...table.keys()].sort()).toEqual(["active", "end", "mid", "paused", "x"]);
+  });
+});
+
+describe("ValueSharer", () => {
+  const campaign = (id: string, targeting: Campaign["targeting"], extra: Partial<Campaign> = {}): Campaign =>
+    JSON.parse(JSON.stringify(aCampaign({ id, targeting, frequencyCaps: [{ limit: 3, window: "1d" }], exclusions: { topics: ["war"] }, ...extra }))) as Campaign;
+
+  it("gives campaigns with equal parts one instance of each part, and keeps unequal ones apart", () => {
+    const sharer = new ValueSharer();
+    const section = leaf("section", "in", ["economy"]);
+    const a = campaign("a", { all: [section, { not: leaf("geo.country", "in", ["RU"]) }] });
+    const b = campaign("b", { any: [section, leaf("topics", "in", ["trade"])] });
+    const c = campaign("c", { all: [section, { not: leaf("geo.country", "in", ["RU"]) }] }, { frequencyCaps: [{ limit: 4, window: "1d" }] });
+    for (const x of [a, b, c]) sharer.campaign(x);
+    expect(c.targeting).toBe(a.targeting);
+    expect((b.targeting as { any: unknown[] }).any[0]).toBe((a.targeting as { all: unknown[] }).all[0]);
+    expect(b.targeting).not.toBe(a.targeting);
+    expect(b.placements).toBe(a.placements);
+    expect(b.exclusions).toBe(a.exclusions);
+    expect(b.frequencyCaps).toBe(a.frequencyCaps);
+    expect(c.frequencyCaps).not.toBe(a.frequencyCaps);
+    expect(c.frequencyCaps).toEqual([{ limit: 4, window: "1d" }]);
+  });
+
+  it("tells apart trees that differ only in their kind of node or in the order of their children", () => {
+    const sharer = new ValueSharer();
+    const [x, y] = [leaf("section", "in", ["economy"]), leaf("topics", "in", ["trade"])];
+    const trees = [{ all: [x, y] }, { any: [x, y] }, { all: [y, x] }, { not: x }, { all: [{ not: x }] }, { all: [x] }, x].map((t) => sharer.tree(structuredClone(t)));
+    expect(new Set(trees).size).toBe(trees.length);
+  });
+
+  /** Campaigns that repeat a few trees, caps and placement lists (as copies, the way JSON.parse gives them). */
+  const campaignsArb: fc.Arbitrary<Campaign[]> = fc.array(treeArb(3), { minLength: 1, maxLength: 4 }).chain((trees) =>
+    fc.array(
+      fc.record({
+        targeting: fc.option(fc.constantFrom(...trees), { nil: undefined }),
+        frequencyCaps: fc.option(fc.constantFrom<Campaign["frequencyCaps"]>([{ limit: 3, window: "1d" }], [{ limit: 3, window: "7d" }]), { nil: undefined }),
+        placements: fc.constantFrom<string[]>(["article-mid"], ["article-mid", "article-end"]),
+      }),
+      { maxLength: 20 },
+    ).map((parts) => parts.map((p, i) => JSON.parse(JSON.stringify(aCampaign({ id: `c${i}`, ...p }))) as Campaign)),
+  );
+
+  it("changes no campaign's value", () => {
+    fc.assert(
+      fc.property(campaignsArb, (campaigns) => {
+        const copies = campaigns.map((c) => structuredClone(c));
+        const sharer = new ValueSharer();
+        for (const c of copies) sharer.campaign(c);
+        expect(copies).toEqual(campaigns);
+      }),
+      { seed: 11, numRuns: 200 },
+    );
   });
 });
