@@ -9,9 +9,15 @@
  *
  *   npx tsx bench/memory.ts [campaigns=100000]
  *
+ * The new instance's figures are taken three times: right after its load, 3 s later and 30 s
+ * later (V8 hands back the pages the load emptied over the following seconds), each with the part
+ * of its RSS that is the C allocator's heap (Linux: the `[heap]` mapping). For experiments,
+ * `BENCH_NODE_FLAGS` adds node flags to the servers and `MALLOC_*` variables reach them.
+ *
  * Starts its own redis-server on a free port (never 6379) and stops it at the end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { buildNodeEntry } from "../scripts/node-bundle.js";
 import { startRedis } from "../tests/helpers/redis-server.js";
 import { freePort } from "../tests/helpers/browser.js";
@@ -41,8 +47,9 @@ async function start(): Promise<string> {
     LOG_LEVEL: "warn",
     SEED_SAMPLE_DATA: "false",
     ADMIN_TIMEOUT_MS: "60000",
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("MALLOC_"))),
   };
-  const child = spawn(process.execPath, ["--expose-gc", entry], { env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--expose-gc", ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean), entry], { env, stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
@@ -51,6 +58,21 @@ async function start(): Promise<string> {
     });
   });
   return `http://127.0.0.1:${port}`;
+}
+
+/** The resident size of a process's C allocator heap (the `[heap]` mapping; Linux only, else nothing). */
+function mallocHeap(pid: number | undefined): string {
+  let kb = 0;
+  let inHeap = false;
+  try {
+    for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+      if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inHeap = line.endsWith("[heap]");
+      else if (inHeap && line.startsWith("Rss:")) kb += Number(line.split(/\s+/)[1]);
+    }
+  } catch {
+    return "";
+  }
+  return `, of which the allocator's heap ${Math.round(kb / 1024)} MB`;
 }
 
 const call = (url: string): Promise<Response> => fetch(url, { method: "POST" });
@@ -97,9 +119,12 @@ try {
     await new Promise((r) => setTimeout(r, 250));
     s = await stats(server);
   }
-  process.stdout.write(`new instance, loaded in ${Math.round(performance.now() - t)} ms (process start included), after a full GC: ${mb(s.memory)}\n`);
+  const pid = children[children.length - 1]?.pid;
+  process.stdout.write(`new instance, loaded in ${Math.round(performance.now() - t)} ms (process start included), after a full GC: ${mb(s.memory)}${mallocHeap(pid)}\n`);
   await new Promise((r) => setTimeout(r, 3000));
-  process.stdout.write(`new instance, 3 s later, after a full GC: ${mb((await stats(server)).memory)}\n`);
+  process.stdout.write(`new instance, 3 s later, after a full GC: ${mb((await stats(server)).memory)}${mallocHeap(pid)}\n`);
+  await new Promise((r) => setTimeout(r, 27_000));
+  process.stdout.write(`new instance, 30 s later, after a full GC: ${mb((await stats(server)).memory)}${mallocHeap(pid)}\n`);
 } finally {
   for (const c of children) c.kill("SIGKILL");
   await redis.stop();
