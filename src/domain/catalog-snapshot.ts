@@ -16,7 +16,7 @@ import { runInSlices, runToEnd } from "./slices.js";
 import { lowerBound } from "./by-id.js";
 import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
-import { compileTargeting, findFailingNode, matchesTargeting, requiredIndexKeys, type CompiledTargeting, pageIndexKeys } from "./targeting.js";
+import { compileTargeting, findFailingNode, matchesTargeting, requiredIndexKeys, type CompiledTargeting, pageIndexKeys, type TargetingMemo } from "./targeting.js";
 import { normalizeWord } from "./context.js";
 import type { TargetingNode } from "./catalog-schema.js";
 
@@ -113,7 +113,7 @@ const capLists = new Interner<readonly CompiledCap[]>();
 const indexKeyLists = new HashInterner<readonly string[]>();
 const wordSets = new Interner<ReadonlySet<string>>();
 
-function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[]): CompiledCampaign {
+function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[], trees: TargetingMemo): CompiledCampaign {
   const labels = [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))];
   const indexKeys = requiredIndexKeys(c.targeting);
   return {
@@ -128,7 +128,7 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     startMs: c.startAt ? Date.parse(c.startAt) : -Infinity,
     endMs: c.endAt ? Date.parse(c.endAt) : Infinity,
     placements: placementSets.get(JSON.stringify(c.placements), () => new Set(c.placements)),
-    targeting: compileTargeting(c.targeting),
+    targeting: compileTargeting(c.targeting, trees),
     excludedTopics: wordSet(c.exclusions?.topics),
     excludedKeywords: wordSet(c.exclusions?.keywords),
     caps: c.frequencyCaps ? capLists.get(JSON.stringify(c.frequencyCaps), () => compileCaps(c.frequencyCaps)) : NO_CAPS,
@@ -185,6 +185,8 @@ function* compileSteps(doc: CatalogDocument, version: number, previous?: Catalog
     if (++n % STEP === 0) yield;
   }
   const campaigns = new Map<string, CompiledCampaign>();
+  /** Targeting subtrees that campaigns share (as a catalog read from Redis shares them) compile once. */
+  const trees: TargetingMemo = new Map();
   /** Campaigns compiled anew (added or changed) and, below, those removed since `previous`. */
   const changed: string[] = [];
   let reused = 0;
@@ -199,7 +201,7 @@ function* compileSteps(doc: CatalogDocument, version: number, previous?: Catalog
       sameUnits(before.units, campaignUnits);
     if (reusable) reused++;
     else changed.push(c.id);
-    campaigns.set(c.id, reusable ? before : compileCampaign(c, advertiser, campaignUnits));
+    campaigns.set(c.id, reusable ? before : compileCampaign(c, advertiser, campaignUnits, trees));
     if (++n % STEP === 0) yield;
   }
   if (previous) {
@@ -290,7 +292,7 @@ function* changedSteps(doc: CatalogDocument, version: number, previous: CatalogS
     if (source === undefined) continue; // a unit of a campaign that does not exist
     changed.push(id);
     if (source === null) campaigns.delete(id);
-    else campaigns.set(id, compileCampaign(source, advertisers.get(source.advertiserId), unitsOf.get(id) ?? NO_UNITS));
+    else campaigns.set(id, compileCampaign(source, advertisers.get(source.advertiserId), unitsOf.get(id) ?? NO_UNITS, new Map()));
   }
   yield;
   const placements = new Map<string, CompiledPlacement>();

@@ -24,6 +24,9 @@ export type Predicate = (ctx: PageContext) => boolean;
  */
 export type CompiledTargeting = TargetingCode | undefined;
 
+/** Compiled nodes by the source subtree they came from, for one catalog compile (see `compileTargeting`). */
+export type TargetingMemo = Map<TargetingNode, TargetingCode>;
+
 /** Whether the page matches a compiled targeting tree. */
 export function matchesTargeting(targeting: CompiledTargeting, ctx: PageContext): boolean {
   return targeting === undefined || evaluate(targeting, ctx);
@@ -182,7 +185,7 @@ export function isLeaf(node: TargetingNode): node is TargetingLeaf {
 /** Equal leaves (field, operator, normalised values) share one compiled node across campaigns. */
 const leaves = new HashInterner<TargetingCode>();
 
-function compileNode(node: TargetingNode): TargetingCode {
+function compileNode(node: TargetingNode, memo: TargetingMemo | undefined): TargetingCode {
   if (isLeaf(node)) {
     const values = normalizedValues(node);
     const field = FIELDS[node.field];
@@ -193,13 +196,24 @@ function compileNode(node: TargetingNode): TargetingCode {
       () => leafCode(node, values),
     );
   }
-  if ("all" in node) return new TargetingCode(Kind.All, Field.Section, Op.In, NO_VALUES, undefined, node.all.map(compileNode));
-  if ("any" in node) return new TargetingCode(Kind.Any, Field.Section, Op.In, NO_VALUES, undefined, node.any.map(compileNode));
-  return new TargetingCode(Kind.Not, Field.Section, Op.In, NO_VALUES, undefined, [compileNode(node.not)]);
+  const known = memo?.get(node);
+  if (known) return known;
+  const code =
+    "all" in node
+      ? new TargetingCode(Kind.All, Field.Section, Op.In, NO_VALUES, undefined, node.all.map((n) => compileNode(n, memo)))
+      : "any" in node
+        ? new TargetingCode(Kind.Any, Field.Section, Op.In, NO_VALUES, undefined, node.any.map((n) => compileNode(n, memo)))
+        : new TargetingCode(Kind.Not, Field.Section, Op.In, NO_VALUES, undefined, [compileNode(node.not, memo)]);
+  memo?.set(node, code);
+  return code;
 }
 
-export function compileTargeting(tree: TargetingNode | undefined): CompiledTargeting {
-  return tree === undefined ? undefined : compileNode(tree);
+/**
+ * Compiles a tree. `memo` (one per catalog compile) gives a subtree object that several campaigns
+ * share — as a catalog read from Redis shares equal subtrees — one compiled node.
+ */
+export function compileTargeting(tree: TargetingNode | undefined, memo?: TargetingMemo): CompiledTargeting {
+  return tree === undefined ? undefined : compileNode(tree, memo);
 }
 
 /**

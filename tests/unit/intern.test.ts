@@ -111,6 +111,17 @@ describe("shared compiled values", () => {
     expect(a?.labels).toEqual(["retail"]);
   });
 
+  it("compiles a targeting tree that several campaigns share (as a catalog read from Redis shares them) once", () => {
+    const tree = { all: [leaf("section", "in", ["economy"]), { not: leaf("geo.country", "in", ["RU"]) }] };
+    const campaigns = ["c1", "c2"].map((id) => aCampaign({ id, targeting: tree }));
+    const snapshot = compileCatalog(aCatalog({ campaigns, units: campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id })) }), 1);
+    const [a, b] = ["c1", "c2"].map((id) => snapshot.campaigns.get(id));
+    expect(a?.targeting).toBeDefined();
+    expect(a?.targeting).toBe(b?.targeting);
+    expect(matchesTargeting(a?.targeting, pageContext({ section: "economy", country: "DE" }))).toBe(true);
+    expect(matchesTargeting(a?.targeting, pageContext({ section: "economy", country: "RU" }))).toBe(false);
+  });
+
   it("shares the exclusion sets of campaigns that exclude the same words", () => {
     const campaigns = ["c1", "c2", "c3"].map((id) => aCampaign({ id, exclusions: { topics: id === "c3" ? ["war"] : ["War", "terrorism"] } }));
     const snapshot = compileCatalog(aCatalog({ campaigns, units: campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id })) }), 1);
