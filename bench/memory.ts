@@ -25,6 +25,7 @@ import { generateCatalog } from "./catalog.js";
 
 interface Stats {
   memory: Record<string, number>;
+  heapSpaces: Record<string, { size: number; used: number }>;
   catalog: { version: number; campaigns: number };
 }
 
@@ -77,6 +78,12 @@ function mallocHeap(pid: number | undefined): string {
 
 const call = (url: string): Promise<Response> => fetch(url, { method: "POST" });
 const stats = async (base: string): Promise<Stats> => (await (await fetch(`${base}/__bench/stats?gc=1`)).json()) as Stats;
+/** The heap spaces that hold more than 4 MB: committed (used). */
+const spaces = (s: Stats): string =>
+  Object.entries(s.heapSpaces)
+    .filter(([, v]) => v.size > 4 * 1048576)
+    .map(([k, v]) => `${k} ${Math.round(v.size / 1048576)} (${Math.round(v.used / 1048576)})`)
+    .join(", ");
 const mb = (m: Record<string, number>): string =>
   ["rss", "heapUsed", "heapTotal", "external", "arrayBuffers"].map((k) => `${k} ${Math.round((m[k] ?? 0) / 1048576)} MB`).join(", ");
 
@@ -120,11 +127,14 @@ try {
     s = await stats(server);
   }
   const pid = children[children.length - 1]?.pid;
-  process.stdout.write(`new instance, loaded in ${Math.round(performance.now() - t)} ms (process start included), after a full GC: ${mb(s.memory)}${mallocHeap(pid)}\n`);
+  const report = (when: string, st: Stats): void => {
+    process.stdout.write(`new instance, ${when}, after a full GC: ${mb(st.memory)}${mallocHeap(pid)}\n  heap spaces, MB committed (used): ${spaces(st)}\n`);
+  };
+  report(`loaded in ${Math.round(performance.now() - t)} ms (process start included)`, s);
   await new Promise((r) => setTimeout(r, 3000));
-  process.stdout.write(`new instance, 3 s later, after a full GC: ${mb((await stats(server)).memory)}${mallocHeap(pid)}\n`);
+  report("3 s later", await stats(server));
   await new Promise((r) => setTimeout(r, 27_000));
-  process.stdout.write(`new instance, 30 s later, after a full GC: ${mb((await stats(server)).memory)}${mallocHeap(pid)}\n`);
+  report("30 s later", await stats(server));
 } finally {
   for (const c of children) c.kill("SIGKILL");
   await redis.stop();

@@ -26,6 +26,7 @@
  * Prints `BENCH_READY <port>` on stdout once listening.
  */
 import { writeFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 import { Session } from "node:inspector/promises";
 import { dirname, relative, resolve } from "node:path";
 import { findSourceMap } from "node:module";
@@ -250,6 +251,9 @@ async function main(): Promise<void> {
       pid: process.pid,
       uptimeS: process.uptime(),
       memory: process.memoryUsage(),
+      // Each heap space's committed and used bytes: what of heapTotal is the young generation,
+      // what is old-space pages the collector has not handed back yet.
+      heapSpaces: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, { size: sp.space_size, used: sp.space_used_size }])),
       cpu: process.cpuUsage(),
       elu: performance.eventLoopUtilization(),
       catalog: { version: snapshot.version, campaigns: snapshot.campaigns.size, units: snapshot.units.size, placements },
