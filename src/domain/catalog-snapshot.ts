@@ -11,7 +11,7 @@
 import type { Advertiser, Campaign, CatalogDocument, Placement, Unit } from "./catalog-schema.js";
 import { isSortedById, type EntityChange } from "./catalog-diff.js";
 import { compileCaps, type CompiledCap } from "./caps.js";
-import { clearInterners, HashInterner, hashStrings, Interner, sameStrings } from "./intern.js";
+import { clearInterners, HashInterner, hashStrings, Interner, sameItems } from "./intern.js";
 import { runInSlices, runToEnd } from "./slices.js";
 import { lowerBound } from "./by-id.js";
 import type { PageContext } from "./context.js";
@@ -133,7 +133,7 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     excludedKeywords: wordSet(c.exclusions?.keywords),
     caps: c.frequencyCaps ? capLists.get(JSON.stringify(c.frequencyCaps), () => compileCaps(c.frequencyCaps)) : NO_CAPS,
     units,
-    indexKeys: indexKeys ? indexKeyLists.get(hashStrings(indexKeys), (k) => sameStrings(k, indexKeys), () => indexKeys) : undefined,
+    indexKeys: indexKeys ? indexKeyLists.get(hashStrings(indexKeys), (k) => sameItems(k, indexKeys), () => indexKeys) : undefined,
     seen: 0,
   };
 }

@@ -39,20 +39,17 @@ export class Interner<T> {
 }
 
 /**
- * An `Interner` for values with many distinct keys (targeting leaves, index-key lists): looked up
- * by a 30-bit hash of the value and an equality test rather than by a string that spells the value
- * out, since those strings were most of the table (~16 MB of keys at 100k campaigns). Equal hashes
- * of unequal values are kept apart (`same` decides).
+ * Values looked up by a 30-bit hash and an equality test (`same` decides between values whose
+ * hashes are equal) rather than by a string that spells the value out. Past `limit` values, new
+ * ones are no longer remembered.
  */
-export class HashInterner<T> {
+export class HashTable<T> {
   private readonly table = new Map<number, T>();
   /** Further values whose hash is already taken by a different value in `table`. */
   private readonly collisions = new Map<number, T[]>();
   private size = 0;
 
-  constructor(private readonly limit = 50_000) {
-    interners.push(this);
-  }
+  constructor(private readonly limit = Infinity) {}
 
   clear(): void {
     this.table.clear();
@@ -77,21 +74,42 @@ export class HashInterner<T> {
 }
 
 /**
+ * An `Interner` for values with many distinct keys (targeting leaves, index-key lists), kept in a
+ * `HashTable`: the strings that spelled those keys out were most of the table (~13 MB at 100k
+ * campaigns).
+ */
+export class HashInterner<T> extends HashTable<T> {
+  constructor(limit = 50_000) {
+    super(limit);
+    interners.push(this);
+  }
+}
+
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over a string's characters, then its length (so ["ab", "c"] and ["a", "bc"] differ). */
+function mixString(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return Math.imul(h ^ (s.length + 0x10000), FNV_PRIME);
+}
+
+/** Mixes in an integer (a tag, a count, a child's hash). */
+function mixInt(h: number, n: number): number {
+  return Math.imul(h ^ Math.imul(n | 0, 0x9e3779b1), FNV_PRIME);
+}
+
+/**
  * A 30-bit FNV-1a hash of a list of strings, `salt` mixed in first (a small integer, so a map keyed
  * by it stores no boxed numbers).
  */
 export function hashStrings(parts: readonly string[], salt = 0): number {
-  let h = Math.imul(0x811c9dc5 ^ salt, 0x01000193);
-  for (const part of parts) {
-    for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part.charCodeAt(i), 0x01000193);
-    // The length closes each part, so ["ab", "c"] and ["a", "bc"] hash apart.
-    h = Math.imul(h ^ (part.length + 0x10000), 0x01000193);
-  }
+  let h = Math.imul(0x811c9dc5 ^ salt, FNV_PRIME);
+  for (const part of parts) h = mixString(h, part);
   return h & 0x3fffffff;
 }
 
-/** Whether two string lists are equal, element by element. */
-export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+/** Whether two lists hold the same items (`===`), in the same order. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -138,53 +156,70 @@ function shared(s: string, table: Map<string, string>): string {
  * One instance per distinct value among freshly parsed catalog entities' parts that many campaigns
  * repeat: placement lists, caps, exclusions, goals and targeting trees (every subtree). At 100k
  * campaigns that is ~32 MB of a new instance's heap (the campaigns' own objects: 69 -> 37 MB). The
- * values are looked up by their JSON text, so the table lives for one read and is dropped after it.
- * Entities are immutable once read (a write replaces an entity, never edits one), which is what
- * makes sharing their parts safe.
+ * table lives for one read and is dropped after it. Entities are immutable once read (a write
+ * replaces an entity, never edits one), which is what makes sharing their parts safe.
+ *
+ * Trees are shared bottom-up and looked up by hash: a leaf by its field, operator and values, an
+ * `all`/`any`/`not` node by its kind and its children, which are then already shared instances, so
+ * comparing two such nodes compares their children by reference. No key strings are built (they
+ * made the read ~0.5 s slower at 100k and lived until its end).
  */
 export class ValueSharer {
-  private readonly byKey = new Map<string, object>();
-  /** The key of the tree `tree` returned last (a parent's key is built from its children's). */
-  private lastKey = "";
+  private readonly trees = new HashTable<TargetingNode>();
+  private readonly lists = new HashTable<string[]>();
+  /** Small parts (caps, exclusions, goals) by their JSON text. */
+  private readonly byText = new Map<string, object>();
+  /** The hash of the tree `tree` returned last (a parent's hash is made from its children's). */
+  private lastHash = 0;
 
-  /** The shared instance of a JSON value (an array or an object). */
+  /** The shared instance of a small JSON value (an array or an object). */
   json<T extends object>(value: T): T {
-    return this.put(value, JSON.stringify(value));
+    const key = JSON.stringify(value);
+    const found = this.byText.get(key);
+    if (found !== undefined) return found as T;
+    this.byText.set(key, value);
+    return value;
   }
 
-  /** A targeting tree with each subtree shared (children first; a node's key is built from theirs). */
+  /** The shared instance of a list of strings. */
+  strings(list: string[]): string[] {
+    return this.lists.get(hashStrings(list), (l) => sameItems(l, list), () => list);
+  }
+
+  /** A targeting tree with each subtree shared (children first). */
   tree(node: TargetingNode): TargetingNode {
-    let key: string;
-    if ("field" in node) key = JSON.stringify(node);
-    else if ("not" in node) {
-      node.not = this.tree(node.not);
-      key = `not(${this.lastKey})`;
+    let h: number;
+    let same: (other: TargetingNode) => boolean;
+    if ("field" in node) {
+      h = mixString(mixString(0x811c9dc5, node.field), node.op);
+      for (const v of node.values) h = typeof v === "string" ? mixString(h, v) : mixInt(mixInt(h, 0x7a11), v);
+      same = (o) => "field" in o && o.field === node.field && o.op === node.op && sameItems(o.values, node.values);
+    } else if ("not" in node) {
+      const child = (node.not = this.tree(node.not));
+      h = mixInt(mixInt(0x811c9dc5, 3), this.lastHash);
+      same = (o) => "not" in o && o.not === child;
     } else {
-      const list = "all" in node ? node.all : node.any;
-      key = "all" in node ? "all(" : "any(";
+      const all = "all" in node;
+      const list = all ? node.all : node.any;
+      h = mixInt(0x811c9dc5, all ? 1 : 2);
       for (let i = 0; i < list.length; i++) {
         list[i] = this.tree(list[i] as TargetingNode);
-        key += `${this.lastKey},`;
+        h = mixInt(h, this.lastHash);
       }
-      key += ")";
+      same = (o) => (all ? "all" in o && sameItems(o.all, list) : "any" in o && sameItems(o.any, list));
     }
-    this.lastKey = key;
-    return this.put(node, key);
+    h &= 0x3fffffff;
+    const shared = this.trees.get(h, same, () => node);
+    this.lastHash = h;
+    return shared;
   }
 
   /** A campaign with its repeated parts shared (in place). */
   campaign(c: Campaign): void {
-    c.placements = this.json(c.placements);
+    c.placements = this.strings(c.placements);
     if (c.frequencyCaps) c.frequencyCaps = this.json(c.frequencyCaps);
     if (c.exclusions) c.exclusions = this.json(c.exclusions);
     if (c.goal) c.goal = this.json(c.goal);
     if (c.targeting) c.targeting = this.tree(c.targeting);
-  }
-
-  private put<T extends object>(value: T, key: string): T {
-    const found = this.byKey.get(key);
-    if (found !== undefined) return found as T;
-    this.byKey.set(key, value);
-    return value;
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { TargetingLeaf, TargetingNode } from "./catalog-schema.js";
 import { normalizeWord, type PageContext } from "./context.js";
-import { HashInterner, hashStrings, Interner, sameStrings } from "./intern.js";
+import { HashInterner, hashStrings, Interner, sameItems } from "./intern.js";
 
 export type Predicate = (ctx: PageContext) => boolean;
 
@@ -192,7 +192,7 @@ function compileNode(node: TargetingNode, memo: TargetingMemo | undefined): Targ
     const op = OPS[node.op];
     return leaves.get(
       hashStrings(values, field * 8 + op),
-      (c) => c.field === field && c.op === op && sameStrings(c.values, values),
+      (c) => c.field === field && c.op === op && sameItems(c.values, values),
       () => leafCode(node, values),
     );
   }

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { clearInterners, HashInterner, hashStrings, Interner, sameStrings, shareStrings, ValueSharer } from "../../src/domain/intern.js";
+import { clearInterners, HashInterner, hashStrings, Interner, sameItems, shareStrings, ValueSharer } from "../../src/domain/intern.js";
 import { compileTargeting, matchesTargeting } from "../../src/domain/targeting.js";
 import { compileCatalog } from "../../src/domain/catalog-snapshot.js";
 import { aCampaign, aCatalog, anAdvertiser, aUnit, leaf, pageContext } from "../helpers/builders.js";
 import { treeArb } from "./arbitraries.js";
-import type { Campaign } from "../../src/domain/catalog-schema.js";
+import type { Campaign, TargetingNode } from "../../src/domain/catalog-schema.js";
 
 describe("Interner", () => {
   it("gives back the first value made for a key and makes a new one past its limit", () => {
@@ -47,7 +47,7 @@ describe("Interner", () => {
 describe("HashInterner", () => {
   const lists = (): HashInterner<string[]> => new HashInterner<string[]>(3);
   const get = (interner: HashInterner<string[]>, hash: number, value: string[]): string[] =>
-    interner.get(hash, (v) => sameStrings(v, value), () => value);
+    interner.get(hash, (v) => sameItems(v, value), () => value);
 
   it("gives back the first equal value for a hash", () => {
     const interner = lists();
@@ -179,6 +179,9 @@ describe("ValueSharer", () => {
     const [x, y] = [leaf("section", "in", ["economy"]), leaf("topics", "in", ["trade"])];
     const trees = [{ all: [x, y] }, { any: [x, y] }, { all: [y, x] }, { not: x }, { all: [{ not: x }] }, { all: [x] }, x].map((t) => sharer.tree(structuredClone(t)));
     expect(new Set(trees).size).toBe(trees.length);
+    // A daypart hour given as a number and as a string: equal JSON-wise only in looks.
+    const hours = [{ field: "daypart" as const, op: "in" as const, values: [7] }, { field: "daypart" as const, op: "in" as const, values: ["7"] }];
+    expect(sharer.tree(hours[0] as TargetingNode)).not.toBe(sharer.tree(hours[1] as TargetingNode));
   });
 
   /** Campaigns that repeat a few trees, caps and placement lists (as copies, the way JSON.parse gives them). */
