@@ -130,7 +130,9 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
   });
   // The server runs as compiled JavaScript, as `npm start` runs it (dist/server.js), not through tsx.
   const entry = await buildNodeEntry("bench/server.ts", "dist/bench/server.js");
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--enable-source-maps", entry], {
+  // BENCH_NODE_FLAGS: extra node flags for the server, for experiments (e.g. heap sizing).
+  const extraFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--enable-source-maps", ...extraFlags, entry], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -984,6 +986,7 @@ function codeState(): Record<string, unknown> {
       uncommittedSrcFiles: dirty.length,
       srcDiffSha1: dirty.length ? createHash("sha1").update(diff).digest("hex").slice(0, 12) : null,
       ...(process.env.BENCH_CODE_LABEL ? { label: process.env.BENCH_CODE_LABEL } : {}),
+      ...(process.env.BENCH_NODE_FLAGS ? { serverNodeFlags: process.env.BENCH_NODE_FLAGS } : {}),
     };
   } catch {
     return { head: "unknown (not a git checkout)", label: process.env.BENCH_CODE_LABEL ?? null };
