@@ -40,7 +40,7 @@ import { composeService } from "../src/compose.js";
 import { nodeClientIp } from "../src/node-client-ip.js";
 import { loadNodeAssets } from "../src/node-assets.js";
 import { PROJECT_ROOT } from "../src/project-root.js";
-import { candidateEntries, compileCatalog, ineligibility, openEntries } from "../src/domain/catalog-snapshot.js";
+import { candidateEntries, compileCatalog, ineligibility, openEntries, type CatalogSnapshot } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
 import { parseBody, DECISION_BODY_LIMIT } from "../src/http/body.js";
 import { DecisionRequestSchema } from "../src/routes/decisions.schema.js";
@@ -224,6 +224,13 @@ async function main(): Promise<void> {
     return c.body(floorResponse);
   });
 
+  /** Units in the snapshot (reached through their campaigns). */
+  const unitCount = (snapshot: CatalogSnapshot): number => {
+    let n = 0;
+    for (const c of snapshot.campaigns.values()) n += c.units.length;
+    return n;
+  };
+
   app.get("/__bench/stats", (c) => {
     // `?gc=1` (server started with --expose-gc): collect first, so memory shows what is retained.
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -256,7 +263,7 @@ async function main(): Promise<void> {
       heapSpaces: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, { size: sp.space_size, used: sp.space_used_size }])),
       cpu: process.cpuUsage(),
       elu: performance.eventLoopUtilization(),
-      catalog: { version: snapshot.version, campaigns: snapshot.campaigns.size, units: snapshot.units.size, placements },
+      catalog: { version: snapshot.version, campaigns: snapshot.campaigns.size, units: unitCount(snapshot), placements },
       breaker: service.breaker.state,
       counters: counted.snapshot(c.req.query("reset") === "1"),
     });

@@ -9,7 +9,7 @@
 import { isbot } from "isbot";
 import { dayBucket, hourBucket } from "../domain/periods.js";
 import type { EventType, TokenSigner } from "../domain/tokens.js";
-import type { CatalogSnapshot } from "../domain/catalog-snapshot.js";
+import { findUnit, type CatalogSnapshot } from "../domain/catalog-snapshot.js";
 import { ApiError } from "../errors.js";
 import type { EventStore, FilterReason } from "../store/ports.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -68,7 +68,7 @@ export function createEventService(deps: EventServiceDeps): EventService {
       const c = verified.claims;
       let location: string | undefined;
       if (type === "click") {
-        const unit = catalog.current().units.get(c.unitId);
+        const unit = findUnit(catalog.current(), c.campaignId, c.unitId);
         if (!unit) throw new ApiError("NOT_FOUND", "this sponsored unit no longer exists");
         location = unit.cta.url;
       }

@@ -7,6 +7,7 @@ import {
   keyedEntries,
   openEntries,
   compileCatalogInSlices,
+  findUnit,
   firstIneligibility,
   ineligibility,
   type CompiledCampaign,
@@ -42,7 +43,18 @@ describe("compileCatalog", () => {
     expect([...snapshot.advertisers.keys()]).toEqual(doc.advertisers.map((a) => a.id));
     expect([...snapshot.placements.keys()]).toEqual(doc.placements.map((p) => p.id));
     expect([...snapshot.campaigns.keys()]).toEqual(doc.campaigns.map((c) => c.id));
-    expect([...snapshot.units.keys()]).toEqual(doc.units.map((u) => u.id));
+    for (const u of doc.units) expect(findUnit(snapshot, u.campaignId, u.id)).toBe(u);
+  });
+
+  it("finds a unit only under its own campaign", () => {
+    const doc = fixtureCatalog();
+    const snapshot = compileCatalog(doc, 1);
+    const unit = doc.units[0] as Unit;
+    const other = doc.campaigns.find((c) => c.id !== unit.campaignId) as Campaign;
+    expect(findUnit(snapshot, unit.campaignId, unit.id)).toBe(unit);
+    expect(findUnit(snapshot, other.id, unit.id)).toBeUndefined();
+    expect(findUnit(snapshot, "no-such-campaign", unit.id)).toBeUndefined();
+    expect(findUnit(snapshot, unit.campaignId, "no-such-unit")).toBeUndefined();
   });
 
   it("compiles a campaign's advertiser, labels, tier, flight, caps and units", () => {
@@ -480,7 +492,6 @@ describe("compileCatalog with a previous snapshot", () => {
         const viaChanges = compileCatalog(doc2, 2, first, entityChanges(doc1, doc2));
         expect(shape(viaChanges)).toEqual(shape(scratch));
         expect([...viaChanges.campaigns.keys()]).toEqual([...scratch.campaigns.keys()]);
-        expect([...viaChanges.units.keys()].sort()).toEqual([...scratch.units.keys()].sort());
         expect([...viaChanges.advertisers.values()]).toEqual([...scratch.advertisers.values()]);
         const compiled = (snap: ReturnType<typeof compileCatalog>) => [...snap.campaigns].map(([id, c]) => [id, c.labels, c.advertiserName, c.units.map((u) => u.id), c.weight, c.active]);
         expect(compiled(viaChanges)).toEqual(compiled(scratch));
