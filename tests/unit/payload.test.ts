@@ -1,7 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Unit } from "../../src/domain/catalog-schema.js";
-import { decisionJson, disclosureLabel, escapeHtml, renderUnit, unitPayloadJson, type TrackingUrls, type UnitPayload } from "../../src/domain/payload.js";
+import {
+  cachedTemplateCount,
+  decisionJson,
+  disclosureLabel,
+  escapeHtml,
+  renderUnit,
+  TEMPLATE_CACHE_UNITS,
+  unitPayloadJson,
+  type TrackingUrls,
+  type UnitPayload,
+} from "../../src/domain/payload.js";
 import { aUnit } from "../helpers/builders.js";
 
 const HOSTILE = `<script>alert("x")</script> & 'quoted' "double" <img src=x onerror=alert(1)>`;
@@ -118,6 +128,29 @@ describe("renderUnit", () => {
     expect(second.html).toContain("Trick \u0000&quot;click&quot;\u0000 here");
     const renamed = renderUnit(unit, "acme", "Acme Corp", URLS);
     expect(renamed.html).toContain('<span class="sponsored-unit__sponsor">Acme Corp</span>');
+  });
+
+  it("keeps at most its bound of unit templates, and renders a unit whose template was dropped exactly as before", () => {
+    const first = aUnit({ id: "u-first", headline: "The first unit" });
+    const before = renderUnit(first, "acme", "Acme", URLS);
+    for (let i = 0; i < TEMPLATE_CACHE_UNITS + 10; i++) renderUnit(aUnit({ id: `u-${i}` }), "acme", "Acme", URLS);
+    expect(cachedTemplateCount()).toBe(TEMPLATE_CACHE_UNITS);
+    const again = renderUnit(first, "acme", "Acme", URLS);
+    // Rebuilt (a template's static parts are shared by its renders), and the same.
+    expect(again.disclosure).not.toBe(before.disclosure);
+    expect(again).toEqual(before);
+    expect(unitPayloadJson(again)).toBe(JSON.stringify(before));
+  });
+
+  it("keeps the templates of units served recently when it drops old ones", () => {
+    const hot = aUnit({ id: "u-hot" });
+    const first = renderUnit(hot, "acme", "Acme", URLS);
+    for (let i = 0; i < TEMPLATE_CACHE_UNITS * 2; i++) {
+      renderUnit(aUnit({ id: `u-cold-${i}` }), "acme", "Acme", URLS);
+      // Served again every few decisions: never the least recently used.
+      if (i % 100 === 0) expect(renderUnit(hot, "acme", "Acme", URLS).disclosure).toBe(first.disclosure);
+    }
+    expect(cachedTemplateCount()).toBe(TEMPLATE_CACHE_UNITS);
   });
 
   it("never puts the landing URL into the html or the payload", () => {
