@@ -11,7 +11,9 @@
  *
  * The new instance's figures are taken three times: right after its load, 3 s later and 30 s
  * later (V8 hands back the pages the load emptied over the following seconds), each with the part
- * of its RSS that is the C allocator's heap (Linux: the `[heap]` mapping). For experiments,
+ * of its RSS that is the C allocator's heap (Linux: the `[heap]` mapping). Then it serves decisions
+ * for 20 s (the bench's request pool, 16 at a time), its RSS sampled every 0.5 s without a forced
+ * GC, and is measured once more. For experiments,
  * `BENCH_NODE_FLAGS` adds node flags to the servers and `MALLOC_*` variables reach them.
  *
  * Starts its own redis-server on a free port (never 6379) and stops it at the end.
@@ -22,6 +24,7 @@ import { buildNodeEntry } from "../scripts/node-bundle.js";
 import { startRedis } from "../tests/helpers/redis-server.js";
 import { freePort } from "../tests/helpers/browser.js";
 import { generateCatalog } from "./catalog.js";
+import { createDecisionPool } from "./requests.js";
 
 interface Stats {
   memory: Record<string, number>;
@@ -74,6 +77,34 @@ function mallocHeap(pid: number | undefined): string {
     return "";
   }
   return `, of which the allocator's heap ${Math.round(kb / 1024)} MB`;
+}
+
+const TRAFFIC_SECONDS = 20;
+const TRAFFIC_CONCURRENCY = 16;
+
+/** Sends decisions (the bench's request pool: varied pages, 100,000 user keys) and samples the server's RSS. */
+async function serveDecisions(base: string, seconds: number, concurrency: number) {
+  const pool = createDecisionPool({ pages: 1000, users: 100_000, seed: 7 });
+  const until = performance.now() + seconds * 1000;
+  let sent = 0;
+  let ok = 0;
+  const samples: number[] = [];
+  const sampler = setInterval(() => {
+    fetch(`${base}/__bench/stats`)
+      .then(async (r) => samples.push(((await r.json()) as Stats).memory.rss ?? 0))
+      .catch(() => undefined);
+  }, 500);
+  const worker = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const res = await fetch(`${base}/v1/decisions`, { method: "POST", headers: { "content-type": "application/json" }, body: pool.body(sent++) });
+      if (res.status === 200) ok++;
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  clearInterval(sampler);
+  const sorted = samples.filter((x) => x > 0).sort((a, b) => a - b);
+  return { sent, ok, minRss: sorted[0] ?? 0, maxRss: sorted[sorted.length - 1] ?? 0, medianRss: sorted[Math.floor(sorted.length / 2)] ?? 0 };
 }
 
 const call = (url: string): Promise<Response> => fetch(url, { method: "POST" });
@@ -135,6 +166,13 @@ try {
   report("3 s later", await stats(server));
   await new Promise((r) => setTimeout(r, 27_000));
   report("30 s later", await stats(server));
+  // Then the same instance serving decisions: its RSS sampled every 0.5 s (no forced GC).
+  const traffic = await serveDecisions(server, TRAFFIC_SECONDS, TRAFFIC_CONCURRENCY);
+  process.stdout.write(
+    `new instance serving decisions for ${TRAFFIC_SECONDS} s (${TRAFFIC_CONCURRENCY} at a time; ${traffic.ok} answered 200 of ${traffic.sent}): ` +
+      `RSS ${Math.round(traffic.minRss / 1048576)}–${Math.round(traffic.maxRss / 1048576)} MB, median ${Math.round(traffic.medianRss / 1048576)} MB\n`,
+  );
+  report("after that traffic", await stats(server));
 } finally {
   for (const c of children) c.kill("SIGKILL");
   await redis.stop();
