@@ -82,8 +82,9 @@ async function parsePages(pages: Map<EntityKind, string[]>): Promise<CatalogDocu
             if (kind === "campaign") {
               campaignIds.set(entity.id, entity.id);
               values.campaign(entity as unknown as Campaign);
+            } else if (kind === "unit" && entity.campaignId !== undefined) {
+              entity.campaignId = campaignIds.get(entity.campaignId) ?? entity.campaignId;
             }
-            else if (kind === "unit" && entity.campaignId !== undefined) entity.campaignId = campaignIds.get(entity.campaignId) ?? entity.campaignId;
             list.push(entity);
           }
           yield;
