@@ -15,6 +15,7 @@ export interface BeaconBuffer {
   add(beacon: BufferedBeacon): boolean;
   /** Writes what is buffered, oldest first, stopping at the first failure. Returns how many were written. */
   flush(): Promise<number>;
+  /** Beacons not yet written: waiting, or being written right now (a beacon leaves only once its write succeeded). */
   readonly size: number;
   readonly dropped: number;
   start(intervalMs: number): void;
@@ -25,6 +26,8 @@ const FLUSH_BATCH = 200;
 
 export function createBeaconBuffer(deps: { events: EventStore; capacity: number; logger: Logger }): BeaconBuffer {
   const queue: BufferedBeacon[] = [];
+  /** Taken from the queue by a flush whose writes have not settled yet (failed ones go back). */
+  let inFlight = 0;
   let dropped = 0;
   let flushing: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -36,7 +39,13 @@ export function createBeaconBuffer(deps: { events: EventStore; capacity: number;
     let written = 0;
     while (queue.length > 0) {
       const batch = queue.splice(0, FLUSH_BATCH);
-      const results = await Promise.allSettled(batch.map(write));
+      inFlight += batch.length;
+      let results: PromiseSettledResult<unknown>[];
+      try {
+        results = await Promise.allSettled(batch.map(write));
+      } finally {
+        inFlight -= batch.length;
+      }
       const failed = batch.filter((_, i) => results[i]?.status === "rejected");
       written += batch.length - failed.length;
       if (failed.length > 0) {
@@ -50,19 +59,19 @@ export function createBeaconBuffer(deps: { events: EventStore; capacity: number;
 
   return {
     get size() {
-      return queue.length;
+      return queue.length + inFlight;
     },
     get dropped() {
       return dropped;
     },
     add(beacon) {
-      if (queue.length >= deps.capacity) {
+      if (queue.length + inFlight >= deps.capacity) {
         dropped++;
         if (dropped === 1 || dropped % 1000 === 0) deps.logger.error({ dropped, capacity: deps.capacity }, "beacon buffer full: beacons dropped");
         return false;
       }
       queue.push(beacon);
-      if (queue.length === 1) deps.logger.warn({ capacity: deps.capacity }, "store unavailable: buffering beacons");
+      if (queue.length + inFlight === 1) deps.logger.warn({ capacity: deps.capacity }, "store unavailable: buffering beacons");
       return true;
     },
     flush() {
