@@ -13,8 +13,8 @@
  * later (V8 hands back the pages the load emptied over the following seconds), each with the part
  * of its RSS that is the C allocator's heap (Linux: the `[heap]` mapping). Then it serves decisions
  * for 20 s (the bench's request pool, 16 at a time), its RSS sampled every 0.5 s without a forced
- * GC, and is measured once more. For experiments,
- * `BENCH_NODE_FLAGS` adds node flags to the servers and `MALLOC_*` variables reach them.
+ * GC, and is measured once more. For experiments, `BENCH_NODE_FLAGS` adds node flags to the
+ * servers and `MALLOC_*` variables reach them.
  *
  * Starts its own redis-server on a free port (never 6379) and stops it at the end.
  */
