@@ -5,20 +5,19 @@ import type { Logger } from "../../src/telemetry/logger.js";
 
 const silent = { info() {}, warn() {}, error() {} } as unknown as Logger;
 
-/** An event store whose writes wait until the test settles them, one by one, in order. */
-function heldStore() {
+/** A buffer over an event store whose writes wait until the test settles them, one by one, in order. */
+function heldBuffer(capacity: number) {
   const pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
   const write = (): Promise<never> => new Promise((resolve, reject) => pending.push({ resolve: () => resolve(undefined as never), reject }));
   const events = { track: write, filtered: write } as unknown as EventStore;
-  return { events, pending };
+  return { buffer: createBeaconBuffer({ events, capacity, logger: silent }), pending };
 }
 
 const beacon = (n: number): BufferedBeacon => ({ kind: "track", request: { decisionId: `d-${n}` } as unknown as TrackRequest });
 
 describe("the beacon buffer", () => {
   it("counts beacons whose writes are still under way as buffered until those writes succeed", async () => {
-    const { events, pending } = heldStore();
-    const buffer = createBeaconBuffer({ events, capacity: 10, logger: silent });
+    const { buffer, pending } = heldBuffer(10);
     for (let i = 0; i < 3; i++) buffer.add(beacon(i));
     const flushed = buffer.flush();
     await Promise.resolve();
@@ -30,8 +29,7 @@ describe("the beacon buffer", () => {
   });
 
   it("keeps a beacon whose write failed, in front, to be written by a later flush", async () => {
-    const { events, pending } = heldStore();
-    const buffer = createBeaconBuffer({ events, capacity: 10, logger: silent });
+    const { buffer, pending } = heldBuffer(10);
     for (let i = 0; i < 2; i++) buffer.add(beacon(i));
     const flushed = buffer.flush();
     await Promise.resolve();
@@ -47,8 +45,7 @@ describe("the beacon buffer", () => {
   });
 
   it("refuses a beacon when those waiting and those being written fill it", async () => {
-    const { events, pending } = heldStore();
-    const buffer = createBeaconBuffer({ events, capacity: 2, logger: silent });
+    const { buffer, pending } = heldBuffer(2);
     expect([buffer.add(beacon(0)), buffer.add(beacon(1))]).toEqual([true, true]);
     const flushed = buffer.flush();
     await Promise.resolve();

@@ -97,7 +97,6 @@ async function parsePages(pages: Map<EntityKind, string[]>): Promise<CatalogDocu
   return document;
 }
 
-
 export function createRedisCatalogStore(redis: SpRedis, keys: Keys): CatalogStore {
   const kindIndex = (kind: EntityKind): number => ENTITY_KINDS.indexOf(kind) + 1;
   const parseRecord = (json: string | null): CatalogVersionRecord | undefined => (json ? (JSON.parse(json) as CatalogVersionRecord) : undefined);
