@@ -2,12 +2,12 @@
  * The composition root: builds the logger, stores and services from the configuration, once.
  * No module holds hidden singletons; tests build their own with overrides.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import type { CatalogDocument } from "./domain/catalog-schema.js";
 import type { Random } from "./domain/selection.js";
-import { createTokenSigner } from "./domain/tokens.js";
+import { createHmacSha256, createTokenSigner } from "./domain/tokens.js";
 import { createAuditService } from "./services/audit-service.js";
 import { createAuthService } from "./services/auth-service.js";
 import { createCatalogService } from "./services/catalog-service.js";
@@ -173,6 +173,7 @@ export async function composeService(config: Config, options: ComposeOptions = {
   if (options.background ?? true) pacing.start();
 
   const signer = createTokenSigner(trackingSecret, config.TRACKING_SECRET_PREVIOUS);
+  let userKeyMac: { secret: string; mac: (data: string) => string } | undefined;
   const decisions = createDecisionService({
     catalog,
     caps,
@@ -181,7 +182,11 @@ export async function composeService(config: Config, options: ComposeOptions = {
     random,
     // Until the secret is known (store down at start-up), reader keys cannot be hashed
     // consistently, so the reader counts as keyless: capped campaigns are withheld.
-    hashUserKey: (key) => (userKeySecret ? createHmac("sha256", userKeySecret).update(key).digest("base64url").slice(0, 22) : undefined),
+    hashUserKey: (key) => {
+      if (!userKeySecret) return undefined;
+      if (userKeyMac?.secret !== userKeySecret) userKeyMac = { secret: userKeySecret, mac: createHmacSha256(userKeySecret) };
+      return userKeyMac.mac(key).slice(0, 22);
+    },
     baseUrl: config.PUBLIC_BASE_URL,
     tokenTtlSeconds: config.TRACKING_TOKEN_TTL,
     logger,

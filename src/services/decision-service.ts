@@ -270,6 +270,11 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
   /** When the store cannot be reached: walk only the uncapped candidates; capped ones never serve. */
   const degradedOutcomes = (plan: SelectionPlan): CandidateOutcome[] => walkPlan(plan, () => Number.POSITIVE_INFINITY).outcomes;
 
+  const eventUrl = {
+    click: `${baseUrl}/v1/events/click?t=`,
+    impression: `${baseUrl}/v1/events/impression?t=`,
+    viewable: `${baseUrl}/v1/events/viewable?t=`,
+  };
   const render = (p: Planned, outcomes: readonly CandidateOutcome[], degraded: boolean): SlotResult[] => {
     const expiresAtSeconds = Math.floor(p.nowMs / 1000) + tokenTtlSeconds;
     return p.slots.map((s) => {
@@ -281,11 +286,13 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
         if (outcome !== "won") continue;
         const unit = p.units[i] as Unit;
         const campaign = p.entries[i] as CompiledCampaign;
-        const claims = { decisionId: p.decisionId, slotId: s.id, campaignId: campaign.id, unitId: unit.id, expiresAtSeconds };
-        const url = (type: "impression" | "viewable" | "click"): string =>
-          `${baseUrl}/v1/events/${type}?t=${signer.sign({ ...claims, type })}`;
+        const t = signer.signUnit({ decisionId: p.decisionId, slotId: s.id, campaignId: campaign.id, unitId: unit.id, expiresAtSeconds });
         result.units.push(
-          renderUnit(unit, campaign.advertiserId, campaign.advertiserName, { click: url("click"), impression: url("impression"), viewable: url("viewable") }),
+          renderUnit(unit, campaign.advertiserId, campaign.advertiserName, {
+            click: eventUrl.click + t.click,
+            impression: eventUrl.impression + t.impression,
+            viewable: eventUrl.viewable + t.viewable,
+          }),
         );
       }
       if (result.units.length === 0) {

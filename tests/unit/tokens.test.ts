@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createTokenSigner, EVENT_TYPES, type EventType, type TokenClaims } from "../../src/domain/tokens.js";
+import { createHmacSha256, createTokenSigner, EVENT_TYPES, type EventType, type TokenClaims } from "../../src/domain/tokens.js";
 import { NOW_MS } from "../helpers/builders.js";
 
 const SECRET = "secret-current-0123456789";
@@ -23,8 +23,54 @@ function signRaw(text: string, secret = SECRET): string {
   return Buffer.from(text).toString("base64url") + "." + createHmac("sha256", secret).update(text).digest("base64url");
 }
 
+describe("createHmacSha256", () => {
+  const reference = (secret: string, data: string): string => createHmac("sha256", secret).update(data).digest("base64url");
+
+  it("gives the same MAC as createHmac for any secret and data, short or long, ASCII or not", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 100 }), fc.string({ unit: "grapheme", maxLength: 300 }), (secret, data) => {
+        expect(createHmacSha256(secret)(data)).toBe(reference(secret, data));
+      }),
+      { seed: 4321, numRuns: 300 },
+    );
+  });
+
+  it("gives the same MAC as createHmac at the block and scratch-buffer boundaries", () => {
+    for (const secretLength of [0, 1, 63, 64, 65, 200]) {
+      const secret = "k".repeat(secretLength);
+      const mac = createHmacSha256(secret);
+      for (const dataLength of [0, 1, 55, 56, 64, 170, 171, 172, 511, 512, 513, 5000]) {
+        expect(mac("d".repeat(dataLength))).toBe(reference(secret, "d".repeat(dataLength)));
+        expect(mac("é".repeat(dataLength))).toBe(reference(secret, "é".repeat(dataLength)));
+      }
+    }
+  });
+
+  it("keeps one call's data out of the next (the scratch buffer is reused)", () => {
+    const mac = createHmacSha256(SECRET);
+    const long = mac("x".repeat(160));
+    expect(mac("x")).toBe(reference(SECRET, "x"));
+    expect(mac("x".repeat(160))).toBe(long);
+  });
+});
+
 describe("createTokenSigner", () => {
   const signer = createTokenSigner(SECRET);
+
+  it("signs a unit's three event types exactly as three separate signatures would", () => {
+    const { type: _type, ...unit } = claims();
+    const tokens = signer.signUnit(unit);
+    for (const type of EVENT_TYPES) {
+      expect(tokens[type]).toBe(signer.sign({ ...unit, type }));
+      expect(signer.verify(tokens[type], type, NOW_MS)).toEqual({ ok: true, claims: { ...unit, type }, expired: false });
+    }
+  });
+
+  it("signs tokens that the HMAC-SHA256 of their claims text verifies", () => {
+    const token = signer.sign(claims({ type: "click" }));
+    const [claimsPart] = token.split(".");
+    expect(signRaw(Buffer.from(claimsPart as string, "base64url").toString("utf8"))).toBe(token);
+  });
 
   it.each(EVENT_TYPES)("round-trips the claims of a %s token", (type) => {
     const c = claims({ type });
