@@ -26,7 +26,7 @@
  *   "LATE", so no serve is counted that the reader never saw.
  * Returns one digit per candidate: 0 skipped (slot full), 1 won, 2 capped, 3 separated.
  */
-import type { SelectionPlan } from "../../domain/selection.js";
+import type { PlanCandidate, PlanCap, PlanCounter, SelectionPlan } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
 import type { RetentionPolicy, ServeRequest } from "../ports.js";
 
@@ -152,15 +152,51 @@ end
 return table.concat(out)
 `;
 
-/** The plan in the compact JSON form the script reads (1-based indexes for Lua). */
+/** JSON of a number as `JSON.stringify` writes it (non-finite numbers become null). */
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
+
+/**
+ * A string as JSON: quoted as it is when no character needs escaping (catalog ids never do), else
+ * by `JSON.stringify` (quotes, backslashes, control characters, surrogates).
+ */
+function quote(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/** Each labels list's JSON: campaigns of one advertiser share one labels array (see the snapshot). */
+const labelsJson = new WeakMap<readonly string[], string>();
+
+/**
+ * The plan in the compact JSON form the script reads (1-based indexes for Lua):
+ * `{"s":[capacity...],"w":[windowSeconds...],"c":[[slot,campaignId,advertiserId,[labels],[[counter,limit]...],unitId]...],"pc":[...],"pl":{...}}`.
+ * Written piece by piece (the text `JSON.stringify` gives for that structure, which a test checks):
+ * stringifying the nested structure was ~3 % of the server's time in a decisions profile.
+ */
 export function encodePlan(plan: SelectionPlan): string {
-  return JSON.stringify({
-    s: plan.slotCapacity,
-    w: plan.counters.map((c) => c.windowSeconds),
-    c: plan.candidates.map((c) => [c.slot + 1, c.campaignId, c.advertiserId, c.labels, c.caps.map((cap) => [cap.counter + 1, cap.limit]), c.unitId]),
-    pc: plan.priorCampaigns ?? [],
-    pl: plan.priorLabels ?? {},
-  });
+  let out = `{"s":[`;
+  for (let i = 0; i < plan.slotCapacity.length; i++) out += (i > 0 ? "," : "") + num(plan.slotCapacity[i] as number);
+  out += `],"w":[`;
+  for (let i = 0; i < plan.counters.length; i++) out += (i > 0 ? "," : "") + num((plan.counters[i] as PlanCounter).windowSeconds);
+  out += `],"c":[`;
+  for (let i = 0; i < plan.candidates.length; i++) {
+    const c = plan.candidates[i] as PlanCandidate;
+    let labels = labelsJson.get(c.labels);
+    if (labels === undefined) {
+      labels = JSON.stringify(c.labels);
+      labelsJson.set(c.labels, labels);
+    }
+    let caps = "";
+    for (let j = 0; j < c.caps.length; j++) {
+      const cap = c.caps[j] as PlanCap;
+      caps += `${j > 0 ? "," : ""}[${num(cap.counter + 1)},${num(cap.limit)}]`;
+    }
+    out += `${i > 0 ? "," : ""}[${num(c.slot + 1)},${quote(c.campaignId)},${quote(c.advertiserId)},${labels},[${caps}],${quote(c.unitId)}]`;
+  }
+  return `${out}],"pc":${JSON.stringify(plan.priorCampaigns ?? [])},"pl":${JSON.stringify(plan.priorLabels ?? {})}}`;
 }
 
 /** The decision's record in the form the script reads (ARGV[3]). */
