@@ -377,13 +377,14 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     }
     const t = deps.telemetry;
     if (t) {
-      t.decisions.add(1, { degraded });
+      t.decisions.add(1, degraded ? DEGRADED_ATTRS : SERVED_ATTRS);
       if (degraded) t.degraded.add(1, { path: "decision" });
       for (const slot of slots) {
-        for (const u of slot.units) t.fills.add(1, { tier: p.snapshot.campaigns.get(u.campaignId)?.source.tier ?? "unknown" });
+        for (const u of slot.units) t.fills.add(1, tierAttrs(p.snapshot.campaigns.get(u.campaignId)?.source.tier));
         if (slot.noFillReason) t.noFills.add(1, { reason: slot.noFillReason });
       }
-      span?.setAttributes({
+      // Attributes are built only for a span that records them (an SDK is installed and sampled it).
+      if (span?.isRecording()) span.setAttributes({
         "sp.decision_id": p.decisionId,
         "sp.slots": slots.length,
         "sp.units": slots.reduce((n, s) => n + s.units.length, 0),
@@ -454,6 +455,17 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     },
   };
 }
+
+/** Metric attributes that every decision would otherwise allocate again. */
+const SERVED_ATTRS = Object.freeze({ degraded: false });
+const DEGRADED_ATTRS = Object.freeze({ degraded: true });
+const TIER_ATTRS: Readonly<Record<string, Readonly<{ tier: string }>>> = Object.freeze({
+  sponsorship: Object.freeze({ tier: "sponsorship" }),
+  standard: Object.freeze({ tier: "standard" }),
+  house: Object.freeze({ tier: "house" }),
+});
+const UNKNOWN_TIER = Object.freeze({ tier: "unknown" });
+const tierAttrs = (tier: string | undefined): Readonly<{ tier: string }> => (tier !== undefined ? TIER_ATTRS[tier] : undefined) ?? UNKNOWN_TIER;
 
 /**
  * What explain considers for a slot: every campaign of the catalog (or of the filter), so that it
