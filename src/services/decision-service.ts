@@ -43,6 +43,7 @@ import {
   walkPlan,
   type CandidateOutcome,
   type PlanCandidate,
+  type PlanCap,
   type PlanCounter,
   type Random,
   type SelectionPlan,
@@ -174,7 +175,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     );
     const userKey = facts.optOut ? undefined : body.user?.key;
     const userHash = userKey === undefined ? undefined : hashUserKey(userKey);
-    const counterIndex = new Map<string, number>();
+    const counterBase = new Map<CompiledCampaign, number>();
     const counters: PlanCounter[] = [];
     const candidates: PlanCandidate[] = [];
     const units: Unit[] = [];
@@ -230,22 +231,21 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
         const c = entry.campaign;
         const unit = entry.units.length === 1 ? entry.units[0] : entry.units[Math.floor(random() * entry.units.length)];
         if (!unit) continue;
+        // A campaign's counters (one per cap window; its compiled caps have distinct windows) are
+        // listed once per decision, side by side, even when it is a candidate of several slots.
+        let base = counterBase.get(c);
+        if (base === undefined) {
+          base = counters.length;
+          for (const cap of c.caps) counters.push({ campaignId: c.id, windowSeconds: cap.windowSeconds });
+          counterBase.set(c, base);
+        }
         candidates.push({
           slot: slotIndex,
           campaignId: c.id,
           unitId: unit.id,
           advertiserId: c.advertiserId,
           labels: c.labels,
-          caps: c.caps.map((cap) => {
-            const key = `${c.id}\u0000${cap.windowSeconds}`;
-            let counter = counterIndex.get(key);
-            if (counter === undefined) {
-              counter = counters.length;
-              counters.push({ campaignId: c.id, windowSeconds: cap.windowSeconds });
-              counterIndex.set(key, counter);
-            }
-            return { counter, limit: cap.limit };
-          }),
+          caps: c.caps.length === 0 ? NO_PLAN_CAPS : c.caps.map((cap, k) => ({ counter: base + k, limit: cap.limit })),
         });
         units.push(unit);
         entries.push(c);
@@ -455,6 +455,8 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     },
   };
 }
+
+const NO_PLAN_CAPS: readonly PlanCap[] = Object.freeze([]);
 
 /** Metric attributes that every decision would otherwise allocate again. */
 const SERVED_ATTRS = Object.freeze({ degraded: false });
