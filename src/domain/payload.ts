@@ -62,19 +62,6 @@ interface HtmlTemplate {
 }
 
 /**
- * Each payload's JSON, built from its unit's template while rendering it, so that a decision's
- * response is joined from strings instead of serialising every unit's fields again
- * (see `unitPayloadJson`). Keyed by the payload object, which is frozen so that its JSON cannot
- * go stale.
- */
-const payloadJson = new WeakMap<UnitPayload, string>();
-
-/** A unit payload as JSON: the text `JSON.stringify(payload)` gives, taken from the render when possible. */
-export function unitPayloadJson(payload: UnitPayload): string {
-  return payloadJson.get(payload) ?? JSON.stringify(payload);
-}
-
-/**
  * Templates kept at most. A template costs ~3.5 KB (the card's HTML, the same escaped for JSON,
  * the static fields); kept for every unit ever served, as before, they grew towards ~450 MB with a
  * 100k-campaign catalog (130k units). The units served most stay: a miss costs ~20 µs to rebuild.
@@ -136,7 +123,21 @@ function interleave(parts: readonly string[], separator: string): string {
   return out;
 }
 
+/** A rendered unit: its payload and the text `JSON.stringify(payload)` gives, built alongside. */
+export interface RenderedUnit {
+  readonly payload: UnitPayload;
+  readonly json: string;
+}
+
 export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, urls: TrackingUrls): UnitPayload {
+  return renderUnitWithJson(unit, advertiserId, sponsor, urls).payload;
+}
+
+/**
+ * Renders a unit and its payload's JSON from the unit's cached template, so that a decision's
+ * response is joined from strings instead of serialising every unit's fields again.
+ */
+export function renderUnitWithJson(unit: Unit, advertiserId: string, sponsor: string, urls: TrackingUrls): RenderedUnit {
   const label = disclosureLabel(unit);
   const sponsorName = sponsor.trim() || advertiserId;
   // The escaped card is built once per unit (and sponsor) while it stays cached; each decision
@@ -151,12 +152,10 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
   };
   if (template.image) payload.image = template.image;
   // The same fields in the same order as the payload, so the text equals JSON.stringify(payload).
-  payloadJson.set(
-    Object.freeze(payload),
+  const json =
     `${template.jsonHead}${JSON.stringify(urls.click)}},"tracking":{"impression":${JSON.stringify(urls.impression)},"viewable":${JSON.stringify(urls.viewable)}},"html":"` +
-      `${interleave(template.jsonParts, JSON.stringify(escapedClick).slice(1, -1))}"${template.jsonTail}`,
-  );
-  return payload;
+    `${interleave(template.jsonParts, JSON.stringify(escapedClick).slice(1, -1))}"${template.jsonTail}`;
+  return { payload: Object.freeze(payload), json };
 }
 
 function buildTemplate(unit: Unit, advertiserId: string, label: string, sponsorName: string): HtmlTemplate {
@@ -184,15 +183,22 @@ function buildTemplate(unit: Unit, advertiserId: string, label: string, sponsorN
   };
 }
 
-/** A decision's response as JSON: the text `JSON.stringify(response)` gives, with each unit's JSON taken from its render. */
-export function decisionJson(response: { decisionId: string; slots: readonly { id: string; placement: string; units: readonly UnitPayload[]; noFillReason?: string }[] }): string {
+/**
+ * A decision's response as JSON: the text `JSON.stringify(response)` gives. Each unit's JSON is
+ * taken from `unitJson[slot][unit]` (its render's), or serialised when not given.
+ */
+export function decisionJson(
+  response: { decisionId: string; slots: readonly { id: string; placement: string; units: readonly UnitPayload[]; noFillReason?: string }[] },
+  unitJson?: readonly (readonly string[])[],
+): string {
   let out = `{"decisionId":${JSON.stringify(response.decisionId)},"slots":[`;
   response.slots.forEach((slot, i) => {
     if (i > 0) out += ",";
     out += `{"id":${JSON.stringify(slot.id)},"placement":${JSON.stringify(slot.placement)},"units":[`;
+    const texts = unitJson?.[i];
     slot.units.forEach((u, j) => {
       if (j > 0) out += ",";
-      out += unitPayloadJson(u);
+      out += texts?.[j] ?? JSON.stringify(u);
     });
     out += "]";
     if (slot.noFillReason !== undefined) out += `,"noFillReason":${JSON.stringify(slot.noFillReason)}`;

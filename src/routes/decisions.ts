@@ -6,7 +6,6 @@ import type { DecisionService, RequestFacts } from "../services/decision-service
 import { errorResponses } from "./common.schema.js";
 import { DecisionRequestSchema, DecisionResponseSchema } from "./decisions.schema.js";
 import type { Context } from "hono";
-import { decisionJson } from "../domain/payload.js";
 
 /** Facts about the reader taken from request headers (used when the body does not say). */
 export function requestFacts(c: Context): RequestFacts {
@@ -38,11 +37,11 @@ export function registerDecisionRoutes(app: OpenAPIHono<AppEnv>, decisions: Deci
 
   app.post("/v1/decisions", async (c) => {
     const body = await parseBody(c, DecisionRequestSchema, { maxBytes: DECISION_BODY_LIMIT, textPlain: true });
-    const { response, degraded } = await decisions.decide(body, requestFacts(c));
+    const { json, degraded } = await decisions.decide(body, requestFacts(c));
     c.header("Cache-Control", "no-store");
     if (degraded) c.header("X-Degraded", "store");
     // The same text as c.json(response), joined from each unit's JSON made while rendering it.
     c.header("Content-Type", "application/json");
-    return c.body(decisionJson(response));
+    return c.body(json);
   });
 }

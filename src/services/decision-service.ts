@@ -37,7 +37,7 @@ export const CANDIDATE_SPARES = 8;
 import { newId } from "../domain/ids.js";
 import { createHash } from "node:crypto";
 import { dayBucket, hourBucket } from "../domain/periods.js";
-import { renderUnit, type UnitPayload } from "../domain/payload.js";
+import { decisionJson, renderUnitWithJson, type UnitPayload } from "../domain/payload.js";
 import {
   rankCandidates,
   walkPlan,
@@ -81,6 +81,8 @@ export interface DecisionResult {
 
 export interface DecisionOutcome {
   readonly response: DecisionResult;
+  /** The response as JSON (the text `JSON.stringify(response)` gives), joined from the units' renders. */
+  readonly json: string;
   /** True when the cap store failed and capped campaigns were withheld. */
   readonly degraded: boolean;
 }
@@ -275,10 +277,13 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     impression: `${baseUrl}/v1/events/impression?t=`,
     viewable: `${baseUrl}/v1/events/viewable?t=`,
   };
-  const render = (p: Planned, outcomes: readonly CandidateOutcome[], degraded: boolean): SlotResult[] => {
+  /** Slots with their units; `unitJson[slot]` receives each unit's JSON, in order, when given. */
+  const render = (p: Planned, outcomes: readonly CandidateOutcome[], degraded: boolean, unitJson?: string[][]): SlotResult[] => {
     const expiresAtSeconds = Math.floor(p.nowMs / 1000) + tokenTtlSeconds;
     return p.slots.map((s) => {
       const result: SlotResult = { id: s.id, placement: s.placementId, units: [] };
+      const texts: string[] = [];
+      unitJson?.push(texts);
       let capped = s.noUserKey;
       for (let i = s.first; i < s.end; i++) {
         const outcome = outcomes[i];
@@ -287,13 +292,13 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
         const unit = p.units[i] as Unit;
         const campaign = p.entries[i] as CompiledCampaign;
         const t = signer.signUnit({ decisionId: p.decisionId, slotId: s.id, campaignId: campaign.id, unitId: unit.id, expiresAtSeconds });
-        result.units.push(
-          renderUnit(unit, campaign.advertiserId, campaign.advertiserName, {
-            click: eventUrl.click + t.click,
-            impression: eventUrl.impression + t.impression,
-            viewable: eventUrl.viewable + t.viewable,
-          }),
-        );
+        const rendered = renderUnitWithJson(unit, campaign.advertiserId, campaign.advertiserName, {
+          click: eventUrl.click + t.click,
+          impression: eventUrl.impression + t.impression,
+          viewable: eventUrl.viewable + t.viewable,
+        });
+        result.units.push(rendered.payload);
+        texts.push(rendered.json);
       }
       if (result.units.length === 0) {
         const total = s.end - s.first + s.noUserKey;
@@ -360,7 +365,8 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
         if (o === "won" && p.entries[i]?.source.goal) deps.pacing?.noteServed(p.entries[i].id);
       });
     }
-    const slots = render(p, outcomes, degraded);
+    const unitJson: string[][] = [];
+    const slots = render(p, outcomes, degraded, unitJson);
     // The line's fields are only built when it is written (LOG_LEVEL at info or below).
     if (logger.isLevelEnabled("info")) {
       logger.info(
@@ -393,7 +399,8 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
         "sp.degraded": degraded,
       });
     }
-    return { response: { decisionId: p.decisionId, slots }, degraded };
+    const response = { decisionId: p.decisionId, slots };
+    return { response, json: decisionJson(response, unitJson), degraded };
   };
 
   return {

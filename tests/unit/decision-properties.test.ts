@@ -380,6 +380,8 @@ async function runScenario(doc: CatalogDocument, calls: readonly Call[], seed: n
     clock.advance(call.advanceMs);
     const outcome = await service.decide(call.body, call.facts);
     expect(outcome.degraded).toBe(false);
+    // The JSON the route sends is exactly the response's.
+    expect(outcome.json).toBe(JSON.stringify(outcome.response));
     checkDecision(doc, call, outcome.response, model, clock.now());
     servedUnits += outcome.response.slots.reduce((n, s) => n + s.units.length, 0);
   }

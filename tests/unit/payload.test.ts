@@ -8,7 +8,7 @@ import {
   escapeHtml,
   renderUnit,
   TEMPLATE_CACHE_UNITS,
-  unitPayloadJson,
+  renderUnitWithJson,
   type TrackingUrls,
   type UnitPayload,
 } from "../../src/domain/payload.js";
@@ -135,11 +135,11 @@ describe("renderUnit", () => {
     const before = renderUnit(first, "acme", "Acme", URLS);
     for (let i = 0; i < TEMPLATE_CACHE_UNITS + 10; i++) renderUnit(aUnit({ id: `u-${i}` }), "acme", "Acme", URLS);
     expect(cachedTemplateCount()).toBe(TEMPLATE_CACHE_UNITS);
-    const again = renderUnit(first, "acme", "Acme", URLS);
+    const again = renderUnitWithJson(first, "acme", "Acme", URLS);
     // Rebuilt (a template's static parts are shared by its renders), and the same.
-    expect(again.disclosure).not.toBe(before.disclosure);
-    expect(again).toEqual(before);
-    expect(unitPayloadJson(again)).toBe(JSON.stringify(before));
+    expect(again.payload.disclosure).not.toBe(before.disclosure);
+    expect(again.payload).toEqual(before);
+    expect(again.json).toBe(JSON.stringify(before));
   });
 
   it("keeps the templates of units served recently when it drops old ones", () => {
@@ -223,18 +223,19 @@ describe("decision JSON", () => {
           image: withImage ? { url: `https://cdn.example/${body}.jpg`, width: 600, height: 314, alt: headline } : undefined,
         });
         const urls = { ...URLS, click: `${URLS.click}&x=${click}` };
-        const payload = renderUnit(unit, "acme", sponsor, urls);
-        expect(unitPayloadJson(payload)).toBe(JSON.stringify(payload));
+        const rendered = renderUnitWithJson(unit, "acme", sponsor, urls);
+        expect(rendered.json).toBe(JSON.stringify(rendered.payload));
         // A second render of the same unit (its cached template) with another decision's URLs.
-        const again = renderUnit(unit, "acme", sponsor, { ...URLS, impression: `${URLS.impression}2` });
-        expect(unitPayloadJson(again)).toBe(JSON.stringify(again));
+        const again = renderUnitWithJson(unit, "acme", sponsor, { ...URLS, impression: `${URLS.impression}2` });
+        expect(again.json).toBe(JSON.stringify(again.payload));
       }),
       { seed: 4321, numRuns: 300 },
     );
   });
 
   it("serialises a whole response, no-fill slots included, exactly as JSON.stringify does", () => {
-    const units = [renderUnit(hostileUnit(), "acme", "Acme \"Corp\"", URLS), renderUnit(aUnit({ image: undefined }), "acme", "Acme", URLS)];
+    const rendered = [renderUnitWithJson(hostileUnit(), "acme", "Acme \"Corp\"", URLS), renderUnitWithJson(aUnit({ image: undefined }), "acme", "Acme", URLS)];
+    const units = rendered.map((r) => r.payload);
     const response = {
       decisionId: "d_1",
       slots: [
@@ -242,11 +243,8 @@ describe("decision JSON", () => {
         { id: "end-\"1", placement: "article-end", units: [] as UnitPayload[], noFillReason: "NO_ELIGIBLE_UNITS" },
       ],
     };
+    // With each unit's JSON taken from its render, and with every unit serialised afresh.
+    expect(decisionJson(response, [rendered.map((r) => r.json), []])).toBe(JSON.stringify(response));
     expect(decisionJson(response)).toBe(JSON.stringify(response));
-  });
-
-  it("falls back to JSON.stringify for a payload it did not render", () => {
-    const payload = { ...renderUnit(aUnit(), "acme", "Acme", URLS), headline: "changed" };
-    expect(unitPayloadJson(payload)).toBe(JSON.stringify(payload));
   });
 });
