@@ -494,6 +494,10 @@ export interface CollectLimits {
 
 export const DEFAULT_COLLECT_LIMITS: Omit<CollectLimits, "want"> = { exhaustive: 16, maxDraws: 256 };
 
+function isSet(keys: readonly string[] | ReadonlySet<string>): keys is ReadonlySet<string> {
+  return keys instanceof Set;
+}
+
 /** One visited tier's eligible entries; `ranked` when they are already in weighted random order. */
 export interface CollectedTier {
   readonly entries: PlacementEntry[];
@@ -515,13 +519,16 @@ export interface CollectedTier {
  */
 export function collectCandidates(
   placement: CompiledPlacement,
-  pageKeys: readonly string[],
+  pageKeys: readonly string[] | ReadonlySet<string>,
   isEligible: (entry: PlacementEntry) => boolean,
   random: () => number,
   limits: CollectLimits,
 ): CollectedTier[] {
   const stamp = (stampCounter = (stampCounter + 1) % 0x3fffffff) + 1;
-  const keySet = pageKeys.length > 0 ? new Set(pageKeys) : undefined;
+  // A decision builds its page's key set once for all its slots.
+  const keySet = isSet(pageKeys) ? (pageKeys.size > 0 ? pageKeys : undefined) : pageKeys.length > 0 ? new Set(pageKeys) : undefined;
+  // How many of the page's keys a drawn multi-key entry sits under, counted once per entry.
+  let keyHits: Map<PlacementEntry, number> | undefined;
   const perTier: CollectedTier[] = [];
   const lists: WeightedList[] = [];
   let found = 0;
@@ -566,8 +573,13 @@ export function collectCandidates(
         const e = list.entries[drawFrom(list, Math.min(r, list.total - 1e-9))] as PlacementEntry;
         if (e.campaign.seen === stamp) continue;
         if (e.indexKeys && keySet && e.indexKeys.length > 1) {
-          let m = 0;
-          for (const k of e.indexKeys) if (keySet.has(k)) m++;
+          // A rejected entry is drawn again m times as often as a single-key one: count once.
+          let m = (keyHits ??= new Map()).get(e);
+          if (m === undefined) {
+            m = 0;
+            for (const k of e.indexKeys) if (keySet.has(k)) m++;
+            keyHits.set(e, m);
+          }
           if (m > 1 && random() * m >= 1) continue;
         }
         e.campaign.seen = stamp;

@@ -185,7 +185,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
     const slotCapacity: number[] = [];
     const slots: SlotPlan[] = [];
 
-    const pageKeys = pageIndexKeys(ctx);
+    const pageKeys = new Set(pageIndexKeys(ctx));
     body.slots.forEach((slot, slotIndex) => {
       const placement = snapshot.placements.get(slot.placement);
       const slotPlan: SlotPlan = {

@@ -83,6 +83,11 @@ describe("collectCandidates", () => {
     }
     expect(broadFirst / trials).toBeGreaterThan(0.47);
     expect(broadFirst / trials).toBeLessThan(0.53);
+    // The page's keys as a set (how a decision passes them, built once for its slots) draw the same.
+    const ids = (keys: readonly string[] | ReadonlySet<string>): string[][] =>
+      collectCandidates(placement, keys, () => true, seededRandom(7), { want: 9, exhaustive: 16, maxDraws: 256 }).map((t) => t.entries.map((e) => e.campaign.id));
+    expect(ids(new Set(["t:a", "t:b", "t:c"]))).toEqual(ids(["t:a", "t:b", "t:c"]));
+    expect(ids(new Set())).toEqual(ids([]));
   });
 
   it("draws heavy campaigns directly instead of rejecting light ones: a tier of weights 1 and 1,000 still fills its want", () => {
