@@ -108,6 +108,11 @@ export function hashStrings(parts: readonly string[], salt = 0): number {
   return h & 0x3fffffff;
 }
 
+/** A 30-bit FNV-1a hash of one string (`hashStrings([s])` without the array). */
+export function hashString(s: string, salt = 0): number {
+  return mixString(Math.imul(0x811c9dc5 ^ salt, FNV_PRIME), s) & 0x3fffffff;
+}
+
 /** Whether two lists hold the same items (`===`), in the same order. */
 export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a === b) return true;

@@ -4,6 +4,7 @@
  * Class names are a documented, stable styling surface for publishers (see README).
  */
 import type { Unit } from "./catalog-schema.js";
+import { hashString } from "./intern.js";
 
 export interface TrackingUrls {
   readonly click: string;
@@ -74,6 +75,28 @@ export const TEMPLATE_CACHE_UNITS = 4096;
  */
 const templates = new Map<Unit, HtmlTemplate>();
 
+/**
+ * Admission to the template cache (a "doorkeeper", as in TinyLFU): a unit's template is kept from
+ * its second render within a while, not its first. When traffic spreads over far more units than
+ * the cache holds (a 100k-campaign catalog served uniformly), every render would otherwise evict a
+ * template that was kept for nothing: each ~3.5 KB template lived long enough to be promoted to the
+ * old generation, and the garbage collector then collected it there (a render that misses spent
+ * more time in collection than in building). Hot units are admitted on their second render.
+ * One slot per hash of the unit's id (direct-mapped, twice the cache's size): a collision only
+ * admits or delays one unit, never serves a wrong template (the cache itself is keyed by the unit).
+ */
+const DOORKEEPER_SLOTS = 2 * TEMPLATE_CACHE_UNITS;
+const doorkeeper = new Int32Array(DOORKEEPER_SLOTS).fill(-1);
+
+/** Whether this render should keep the unit's template: true when its id was seen recently. */
+function admit(unit: Unit): boolean {
+  const h = hashString(unit.id, 7);
+  const slot = h & (DOORKEEPER_SLOTS - 1);
+  if (doorkeeper[slot] === h) return true;
+  doorkeeper[slot] = h;
+  return false;
+}
+
 /** How many unit templates are cached (for tests). */
 export function cachedTemplateCount(): number {
   return templates.size;
@@ -83,7 +106,9 @@ function templateFor(unit: Unit, advertiserId: string, label: string, sponsorNam
   let template = templates.get(unit);
   if (template) templates.delete(unit);
   if (!template || template.advertiserId !== advertiserId || template.sponsor !== sponsorName) {
+    const cached = template !== undefined;
     template = buildTemplate(unit, advertiserId, label, sponsorName);
+    if (!cached && !admit(unit)) return template;
   }
   templates.set(unit, template);
   if (templates.size > TEMPLATE_CACHE_UNITS) {

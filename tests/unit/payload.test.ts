@@ -132,8 +132,14 @@ describe("renderUnit", () => {
 
   it("keeps at most its bound of unit templates, and renders a unit whose template was dropped exactly as before", () => {
     const first = aUnit({ id: "u-first", headline: "The first unit" });
+    renderUnit(first, "acme", "Acme", URLS);
     const before = renderUnit(first, "acme", "Acme", URLS);
-    for (let i = 0; i < TEMPLATE_CACHE_UNITS + 10; i++) renderUnit(aUnit({ id: `u-${i}` }), "acme", "Acme", URLS);
+    for (let i = 0; i < TEMPLATE_CACHE_UNITS + 10; i++) {
+      // A template is kept from a unit's second render.
+      const unit = aUnit({ id: `u-${i}` });
+      renderUnit(unit, "acme", "Acme", URLS);
+      renderUnit(unit, "acme", "Acme", URLS);
+    }
     expect(cachedTemplateCount()).toBe(TEMPLATE_CACHE_UNITS);
     const again = renderUnitWithJson(first, "acme", "Acme", URLS);
     // Rebuilt (a template's static parts are shared by its renders), and the same.
@@ -144,13 +150,30 @@ describe("renderUnit", () => {
 
   it("keeps the templates of units served recently when it drops old ones", () => {
     const hot = aUnit({ id: "u-hot" });
+    renderUnit(hot, "acme", "Acme", URLS);
     const first = renderUnit(hot, "acme", "Acme", URLS);
     for (let i = 0; i < TEMPLATE_CACHE_UNITS * 2; i++) {
-      renderUnit(aUnit({ id: `u-cold-${i}` }), "acme", "Acme", URLS);
+      const cold = aUnit({ id: `u-cold-${i}` });
+      renderUnit(cold, "acme", "Acme", URLS);
+      renderUnit(cold, "acme", "Acme", URLS);
       // Served again every few decisions: never the least recently used.
       if (i % 100 === 0) expect(renderUnit(hot, "acme", "Acme", URLS).disclosure).toBe(first.disclosure);
     }
     expect(cachedTemplateCount()).toBe(TEMPLATE_CACHE_UNITS);
+  });
+
+  it("keeps a unit's template from its second render, so units rendered once each evict nothing", () => {
+    const hot = Array.from({ length: 10 }, (_, i) => aUnit({ id: `u-kept-${i}` }));
+    const kept = hot.map((u) => (renderUnit(u, "acme", "Acme", URLS), renderUnit(u, "acme", "Acme", URLS)));
+    const unit = aUnit({ id: "u-twice" });
+    const [a, b, c] = [1, 2, 3].map(() => renderUnit(unit, "acme", "Acme", URLS));
+    // The first render's template is not kept (the second builds its own), the second's is.
+    expect(b?.disclosure).not.toBe(a?.disclosure);
+    expect(c?.disclosure).toBe(b?.disclosure);
+    expect(b).toEqual(a);
+    // A scan of three cache-fulls of units, each rendered once, leaves the kept templates in place.
+    for (let i = 0; i < TEMPLATE_CACHE_UNITS * 3; i++) renderUnit(aUnit({ id: `u-scan-${i}` }), "acme", "Acme", URLS);
+    hot.forEach((u, i) => expect(renderUnit(u, "acme", "Acme", URLS).disclosure).toBe(kept[i]?.disclosure));
   });
 
   it("never puts the landing URL into the html or the payload", () => {
