@@ -58,6 +58,8 @@ interface Options {
   sanityRequests: number;
   storeTimeoutMs: number;
   profile: boolean;
+  /** Pin the server to CPU 0, and Redis and the load generator to CPU 1 (`taskset`). */
+  pin: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -82,6 +84,7 @@ function parseOptions(argv: string[]): Options {
     sanityRequests: num("sanity", quick ? 20 : 100),
     storeTimeoutMs: num("store-timeout-ms", 10_000),
     profile: flags.get("profile") === "true",
+    pin: flags.get("pin") === "true",
   };
 }
 
@@ -106,6 +109,10 @@ function collectGarbage(): void {
   setFlagsFromString("--expose-gc");
   (runInNewContext("gc") as () => void)();
 }
+
+/** CPUs of `--pin`: the server alone on one, Redis and the load generator on the other. */
+const SERVER_CPU = "0";
+const OTHER_CPU = "1";
 
 async function startServer(redisUrl: string, opts: Options): Promise<BenchServer> {
   const port = await freePort();
@@ -132,7 +139,10 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
   const entry = await buildNodeEntry("bench/server.ts", "dist/bench/server.js");
   // BENCH_NODE_FLAGS: extra node flags for the server, for experiments (e.g. heap sizing).
   const extraFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--enable-source-maps", ...extraFlags, entry], {
+  const nodeArgs = ["--expose-gc", "--enable-source-maps", ...extraFlags, entry];
+  // taskset execs node: the child keeps its pid (the server's CPU is read by pid).
+  const [command, args] = opts.pin ? ["taskset", ["-c", SERVER_CPU, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -997,7 +1007,11 @@ async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const code = codeState();
   const started = performance.now();
-  const redis = await startRedis();
+  if (opts.pin) {
+    // The load generator (this process, every thread) shares the other CPU with Redis.
+    execFileSync("taskset", ["-a", "-p", "-c", OTHER_CPU, String(process.pid)], { stdio: "ignore" });
+  }
+  const redis = await startRedis("redis-server", opts.pin ? OTHER_CPU : undefined);
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;

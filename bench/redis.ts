@@ -39,14 +39,12 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startRedis(binary = "redis-server"): Promise<BenchRedis> {
+/** Starts a private redis-server on a free port; with `cpus`, pinned to them (`taskset -c`). */
+export async function startRedis(binary = "redis-server", cpus?: string): Promise<BenchRedis> {
   const dir = mkdtempSync(join(tmpdir(), "sp-bench-redis-"));
   const port = await freePort();
-  const child = spawn(
-    binary,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"];
+  const child = cpus === undefined ? spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] }) : spawn("taskset", ["-c", cpus, binary, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
