@@ -60,13 +60,20 @@ export function createHmacSha256(secret: string): (data: string) => string {
     outer[i] = (key[i] as number) ^ 0x5c;
   }
   const room = inner.length - 64;
-  return (data) => {
+  const fast = (data: string): string => {
     // Three bytes per UTF-16 unit at most: anything that might not fit takes the slow path.
     if (data.length * 3 > room) return slow(data);
     const n = inner.write(data, 64, "utf8");
     (hash("sha256", inner.subarray(0, 64 + n), "buffer") as Buffer).copy(outer, 64);
     return hash("sha256", outer, "base64url") as string;
   };
+  // A runtime whose `crypto.hash` differs (another platform's Node compatibility layer, say) must
+  // not mint tokens that no instance can verify: the fast path is used only if it agrees.
+  try {
+    return fast("v1|probe|é") === slow("v1|probe|é") ? fast : slow;
+  } catch {
+    return slow;
+  }
 }
 
 /** Creates a signer; `previousSecret` is accepted for verification only (secret rotation). */
