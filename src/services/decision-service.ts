@@ -474,7 +474,8 @@ const TIER_ATTRS: Readonly<Record<string, Readonly<{ tier: string }>>> = Object.
   house: Object.freeze({ tier: "house" }),
 });
 const UNKNOWN_TIER = Object.freeze({ tier: "unknown" });
-const tierAttrs = (tier: string | undefined): Readonly<{ tier: string }> => (tier !== undefined ? TIER_ATTRS[tier] : undefined) ?? UNKNOWN_TIER;
+const tierAttrs = (tier: string | undefined): Readonly<{ tier: string }> =>
+  (tier !== undefined && Object.hasOwn(TIER_ATTRS, tier) ? TIER_ATTRS[tier] : undefined) ?? UNKNOWN_TIER;
 
 /**
  * What explain considers for a slot: every campaign of the catalog (or of the filter), so that it
