@@ -85,8 +85,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   // Publishers load embed.js and beacons from other origins: resources are cross-origin readable;
-  // HTML pages set their own Content-Security-Policy.
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin", crossOriginEmbedderPolicy: false, crossOriginOpenerPolicy: false, referrerPolicy: "strict-origin-when-cross-origin" }));
+  // HTML pages set their own Content-Security-Policy. A header a route sets itself (the report
+  // page's and the click redirect's Referrer-Policy) is kept: these are defaults, not overrides.
+  app.use(
+    "*",
+    secureHeaders({
+      crossOriginResourcePolicy: "cross-origin",
+      crossOriginEmbedderPolicy: false,
+      crossOriginOpenerPolicy: false,
+      referrerPolicy: "strict-origin-when-cross-origin",
+      overwrite: false,
+    }),
+  );
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? "unknown";

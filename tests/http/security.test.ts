@@ -591,6 +591,12 @@ describe("security headers", () => {
       expect(res.headers.get("x-powered-by"), name).toBeNull();
       expect(res.headers.get("x-request-id"), name).toBeTruthy();
     }
+    // A route's own Referrer-Policy is kept; the others get the default.
+    const policy = (name: string): string | null => responses.find(([n]) => n === name)?.[1].headers.get("referrer-policy") ?? null;
+    expect(policy("reports page")).toBe("no-referrer");
+    expect(policy("click")).toBe("no-referrer-when-downgrade");
+    expect(policy("decision")).toBe("strict-origin-when-cross-origin");
+    expect(policy("beacon")).toBe("strict-origin-when-cross-origin");
   });
 
   it("serves /reports and /demo/article with a Content-Security-Policy that allows no inline or foreign script", async () => {
