@@ -44,7 +44,8 @@ export async function startRedis(binary = "redis-server", cpus?: string): Promis
   const dir = mkdtempSync(join(tmpdir(), "sp-bench-redis-"));
   const port = await freePort();
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"];
-  const child = cpus === undefined ? spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] }) : spawn("taskset", ["-c", cpus, binary, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const [command, argv] = cpus === undefined ? [binary, args] : ["taskset", ["-c", cpus, binary, ...args]];
+  const child = spawn(command, argv, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });

@@ -173,7 +173,8 @@ export async function composeService(config: Config, options: ComposeOptions = {
   if (options.background ?? true) pacing.start();
 
   const signer = createTokenSigner(trackingSecret, config.TRACKING_SECRET_PREVIOUS);
-  let userKeyMac: { secret: string; mac: (data: string) => string } | undefined;
+  /** Keyed once the secret is known (it is set once, possibly after start-up, and never changes). */
+  let userKeyMac: ((data: string) => string) | undefined;
   const decisions = createDecisionService({
     catalog,
     caps,
@@ -184,8 +185,8 @@ export async function composeService(config: Config, options: ComposeOptions = {
     // consistently, so the reader counts as keyless: capped campaigns are withheld.
     hashUserKey: (key) => {
       if (!userKeySecret) return undefined;
-      if (userKeyMac?.secret !== userKeySecret) userKeyMac = { secret: userKeySecret, mac: createHmacSha256(userKeySecret) };
-      return userKeyMac.mac(key).slice(0, 22);
+      userKeyMac ??= createHmacSha256(userKeySecret);
+      return userKeyMac(key).slice(0, 22);
     },
     baseUrl: config.PUBLIC_BASE_URL,
     tokenTtlSeconds: config.TRACKING_TOKEN_TTL,
