@@ -210,7 +210,13 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
       await refresh(false, true);
       return fn();
     });
-    writeChain = next.catch(() => undefined);
+    // The chain keeps neither the answer nor the error: an import's answer lists every entity it
+    // added (at 100k campaigns, a second catalog's worth of objects), and `catch` alone would
+    // pass that value on and hold it until the next admin write.
+    writeChain = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   };
 
