@@ -5,19 +5,19 @@
  * For each catalog size (1k, 10k, 100k campaigns; `--quick`: 1k and 10k):
  *   1. start the benchmark's own redis-server (once, on a free port; FLUSHALL between sizes),
  *   2. start bench/server.ts (compiled to dist/bench/server.js) as a child process and import the generated catalog through
- *      `PUT /v1/admin/catalog`, then time a forced rebuild,
+ *      `PUT /v1/admin/catalog`, then time a forced rebuild, then a full GC of the server (`--settle`),
  *   3. autocannon, in turn: GET /__bench/empty, GET /__bench/redis (one Redis round trip),
  *      POST /v1/decisions (rotating bodies and user keys), then decisions at a fixed rate of half
  *      the measured maximum,
- *   4. read Redis's own INFO (commandstats, CPU, bytes) around each run, and the server's RSS, CPU
- *      and event-loop utilisation from /__bench/stats,
+ *   4. read Redis's own INFO (commandstats, CPU, bytes) around each run, and the server's RSS, CPU,
+ *      event-loop utilisation and garbage collections from /__bench/stats,
  *   5. change under load: the fixed-rate load once without changes, once with three single-campaign
  *      PATCHes (their times, and the server's longest event-loop stall in each window).
  * Prints the tables and writes bench/results/latest.json.
  *
  * Options: --quick, --sizes=1000,10000, --duration=10 (s), --connections=50, --seed=42,
  *          --warmup=2 (s), --log-level=warn, --store-timeout-ms=10000, --profile, --probe=300,
- *          --sanity=100, --out=bench/results/latest.json (see bench/README.md)
+ *          --sanity=100, --pin, --settle=false, --out=bench/results/latest.json (see bench/README.md)
  *
  * STORE_TIMEOUT_MS: the service's default per-call Redis deadline is 30 ms. Under a saturating
  * closed-loop load the event loop is busy for longer than that between reading a reply and
@@ -29,7 +29,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { buildNodeEntry } from "../scripts/node-bundle.js";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -60,6 +60,11 @@ interface Options {
   profile: boolean;
   /** Pin the server to CPU 0, and Redis and the load generator to CPU 1 (`taskset`). */
   pin: boolean;
+  /**
+   * A full garbage collection of the server after the set-up (import, timed rebuild, probes)
+   * and before the measured runs (default; `--settle=false` to skip it).
+   */
+  settle: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -85,6 +90,7 @@ function parseOptions(argv: string[]): Options {
     storeTimeoutMs: num("store-timeout-ms", 10_000),
     profile: flags.get("profile") === "true",
     pin: flags.get("pin") === "true",
+    settle: flags.get("settle") !== "false",
   };
 }
 
@@ -148,8 +154,12 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
     stdio: ["ignore", "pipe", "pipe"],
   });
   const log: ServerLog = { warnings: new Map(), tail: [] };
+  // BENCH_SERVER_LOG: every line the server prints also goes to this file (e.g. with
+  // BENCH_NODE_FLAGS=--trace-gc), for experiments.
+  const rawLog = process.env.BENCH_SERVER_LOG ? createWriteStream(process.env.BENCH_SERVER_LOG, { flags: "a" }) : undefined;
   const onLine = (line: string): void => {
     if (!line) return;
+    rawLog?.write(`${line}\n`);
     log.tail.push(line.length > 400 ? line.slice(0, 400) + "…" : line);
     if (log.tail.length > 30) log.tail.shift();
     if (line.startsWith("{")) {
@@ -205,10 +215,13 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
 // ---------------------------------------------------------------------------------------------
 // Measurements
 
+type GcKind = "minor" | "major" | "incremental" | "weak";
+
 interface ServerStats {
   memory: NodeJS.MemoryUsage;
   cpu: NodeJS.CpuUsage;
   elu: { idle: number; active: number; utilization: number };
+  gc: Record<GcKind, { n: number; ms: number }>;
   catalog: { version: number; campaigns: number; units: number; placements: Record<string, unknown> };
   breaker: string;
   counters: { tallies: Record<string, number>; store: Record<string, { n: number; meanMs: number; p50Ms: number; p99Ms: number }>; inflight: number };
@@ -276,6 +289,8 @@ interface RunResult extends LoadResult {
    * load generator: anything else running on the box (interference). */
   cpuPercent: { server: number; redis: number; loadgen: number; machine: number; other: number };
   serverEventLoopUtilization: number;
+  /** The server's garbage collections during the run: count and main-thread pause (ms) by kind. */
+  gc: Record<GcKind, { n: number; ms: number }>;
   /** What the service itself counted during the run (its telemetry hooks), in-flight tail included. */
   server: {
     decisions: number;
@@ -434,6 +449,14 @@ function machineCpu(): { busy: number; total: number } {
   }
 }
 
+function gcDelta(s0: ServerStats, s1: ServerStats): RunResult["gc"] {
+  const out = {} as RunResult["gc"];
+  for (const kind of ["minor", "major", "incremental", "weak"] as const) {
+    out[kind] = { n: s1.gc[kind].n - s0.gc[kind].n, ms: s1.gc[kind].ms - s0.gc[kind].ms };
+  }
+  return out;
+}
+
 function serverCounters(s0: ServerStats, s1: ServerStats): RunResult["server"] {
   const delta = (prefix: string): Record<string, number> => {
     const out: Record<string, number> = {};
@@ -491,6 +514,7 @@ async function measured(
       return { server, redis: redisCpu, loadgen, machine, other: Math.max(0, machine - server - redisCpu - loadgen) };
     })(),
     serverEventLoopUtilization: eluWall > 0 ? (s1.elu.active - s0.elu.active) / eluWall : NaN,
+    gc: gcDelta(s0, s1),
     server: serverCounters(s0, s1),
     redis: {
       totalCalls: d.totalCalls,
@@ -505,6 +529,7 @@ async function measured(
   process.stderr.write(
     `    ${label.padEnd(22)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.latencyMs.p50, 1)} ms  p99 ${fmt(run.latencyMs.p99, 1)} ms` +
       `  non-2xx ${run.non2xx}  errors ${run.errors}  ELU ${fmt(run.serverEventLoopUtilization, 2)}  cpu srv/redis/gen/other ${fmt(run.cpuPercent.server, 0)}/${fmt(run.cpuPercent.redis, 0)}/${fmt(run.cpuPercent.loadgen, 0)}/${fmt(run.cpuPercent.other, 0)}%` +
+      `  gc minor ${run.gc.minor.n}/${fmt(run.gc.minor.ms, 0)} ms major ${run.gc.major.n}/${fmt(run.gc.major.ms, 0)} ms` +
       `${run.server.decisions ? `  served ${run.server.decisions}` : ""}${run.server.degraded ? `  DEGRADED ${run.server.degraded}` : ""}\n`,
   );
   return run;
@@ -628,6 +653,8 @@ interface SizeResult {
   index: Record<string, unknown>;
   candidates: ProbeReport;
   sanity: SanityReport;
+  /** The server's memory when the measured runs start (after the full GC of `--settle`, if on). */
+  beforeRuns: { settled: boolean; rssMB: number; heapUsedMB: number; heapTotalMB: number };
   backgroundRedisCallsPerSecond: number;
   runs: { empty: RunResult; redis: RunResult; floor: RunResult; decisions: RunResult; fixedRate: RunResult };
   change: ChangeResult;
@@ -719,6 +746,22 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
         `${sanity.problems.length ? `, PROBLEMS: ${sanity.problems.join("; ")}` : ""}\n`,
     );
 
+    // The import and the timed rebuild leave the previous catalog's and the import's objects in
+    // the server's old generation (at 100k, ~500 MB of garbage beside a ~210 MB catalog) until
+    // V8's next major collection, which under load comes tens of seconds later. Every scavenge
+    // meanwhile costs more with that many old pages (4–6 ms instead of ~1 ms at 100k), on every
+    // route alike. A full collection first measures the heap a serving instance settles at.
+    const settledStats = await serverStats(server.base, false, opts.settle);
+    const beforeRuns = {
+      settled: opts.settle,
+      rssMB: settledStats.memory.rss / 1048576,
+      heapUsedMB: settledStats.memory.heapUsed / 1048576,
+      heapTotalMB: settledStats.memory.heapTotal / 1048576,
+    };
+    process.stderr.write(
+      `  before the runs${opts.settle ? ", after a full GC" : " (not settled)"}: RSS ${fmt(beforeRuns.rssMB, 0)} MB, heap ${fmt(beforeRuns.heapUsedMB, 0)} MB used of ${fmt(beforeRuns.heapTotalMB, 0)} MB\n`,
+    );
+
     const common = { connections: opts.connections, pipelining: 1, timeout: 120 } as const;
     const base = server.base;
     const closed = (options: CannonOptions) => async (): Promise<LoadResult> => fromAutocannon(await cannon(options));
@@ -752,7 +795,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     let profile: ProfileSummary | undefined;
     if (opts.profile) {
       const file = resolve(dirname(opts.out), `decisions-${size}.cpuprofile`);
+      mkdirSync(dirname(file), { recursive: true });
       const res = await call(`${base}/__bench/profile/stop`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ file }) });
+      if (!res.ok) throw new Error(`profile stop: HTTP ${res.status} ${await res.text()}`);
       profile = (await res.json()) as ProfileSummary;
       process.stderr.write(
         `  profile: ${file}\n  self time by area:\n${profile.byArea.slice(0, 12).map((a) => `    ${fmt(a.selfPercent, 1).padStart(5)}%  ${a.area}`).join("\n")}\n` +
@@ -794,6 +839,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       index: after.catalog.placements,
       candidates,
       sanity,
+      beforeRuns,
       // The empty route touches no Redis: what it sees is the service's background work.
       backgroundRedisCallsPerSecond: empty.redis.totalCalls / empty.durationS,
       runs: { empty, redis: redisRun, floor, decisions, fixedRate: fixed },

@@ -12,7 +12,8 @@
  *                             same body read, parsed and validated as a decision, one INCR, and
  *                             the same response bytes (a real decision's JSON, captured once) with
  *                             the decision route's CORS middleware; no selection, no signing
- *   GET  /__bench/stats       memory (`?gc=1`: after a full GC), CPU, event-loop utilisation, snapshot/index shape, and the
+ *   GET  /__bench/stats       memory (`?gc=1`: after a full GC), CPU, event-loop utilisation, garbage collections
+ *                             (count and main-thread pause by kind, since start), snapshot/index shape, and the
  *                             service's own counters (decisions, fills, no-fills, degraded, store
  *                             call durations since the last `?reset=1`), taken through the
  *                             `telemetry` option of composeService, and decisions in flight
@@ -30,7 +31,7 @@ import { getHeapSpaceStatistics } from "node:v8";
 import { Session } from "node:inspector/promises";
 import { dirname, relative, resolve } from "node:path";
 import { findSourceMap } from "node:module";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { pageCors } from "../src/http/cors.js";
@@ -231,6 +232,18 @@ async function main(): Promise<void> {
     return n;
   };
 
+  // Garbage collections since start, by kind: count and main-thread pause (the runner takes deltas).
+  const gcTotals = { minor: { n: 0, ms: 0 }, major: { n: 0, ms: 0 }, incremental: { n: 0, ms: 0 }, weak: { n: 0, ms: 0 } };
+  const gcKind = (kind: number | undefined): keyof typeof gcTotals =>
+    kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? "minor" : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? "major" : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL ? "incremental" : "weak";
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const t = gcTotals[gcKind(((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind)];
+      t.n++;
+      t.ms += e.duration;
+    }
+  }).observe({ entryTypes: ["gc"] });
+
   app.get("/__bench/stats", (c) => {
     // `?gc=1` (server started with --expose-gc): collect first, so memory shows what is retained.
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -263,6 +276,7 @@ async function main(): Promise<void> {
       heapSpaces: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, { size: sp.space_size, used: sp.space_used_size }])),
       cpu: process.cpuUsage(),
       elu: performance.eventLoopUtilization(),
+      gc: gcTotals,
       catalog: { version: snapshot.version, campaigns: snapshot.campaigns.size, units: unitCount(snapshot), placements },
       breaker: service.breaker.state,
       counters: counted.snapshot(c.req.query("reset") === "1"),
