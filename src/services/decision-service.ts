@@ -15,7 +15,7 @@
 import {
   collectCandidates,
   DEFAULT_COLLECT_LIMITS,
-  firstIneligibility,
+  entryIneligibility,
   ineligibility,
   type CatalogSnapshot,
   type CompiledCampaign,
@@ -204,7 +204,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       const input = { ctx, nowMs, hasUserKey: userHash !== undefined, placement, pacing: pacingVerdict };
       const evaluate = (entry: PlacementEntry): boolean => {
         if (!explain) {
-          const code = firstIneligibility(entry.campaign, input);
+          const code = entryIneligibility(entry, input);
           if (code === "NO_USER_KEY") slotPlan.noUserKey++;
           return code === undefined;
         }

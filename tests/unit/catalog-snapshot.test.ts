@@ -7,6 +7,7 @@ import {
   keyedEntries,
   openEntries,
   compileCatalogInSlices,
+  entryIneligibility,
   findUnit,
   firstIneligibility,
   ineligibility,
@@ -311,10 +312,20 @@ describe("ineligibility", () => {
     expect(check({}, { hasUserKey: false })).toEqual([]);
   });
 
-  it("adds the pacing verdict last", () => {
+  it("adds the pacing verdict last, for a campaign with a goal", () => {
     const pacing: EligibilityInput["pacing"] = (c, nowMs) => (c.id === "c" && nowMs === NOW_MS ? { code: "PACING_AHEAD", detail: 0.5 } : undefined);
-    expect(check({}, { pacing })).toEqual([{ code: "PACING_AHEAD", detail: 0.5 }]);
-    expect(codes(check({ status: "paused" }, { pacing }))).toEqual(["INACTIVE", "PACING_AHEAD"]);
+    const goal = { impressions: 1000, pacing: "even" as const };
+    expect(check({ goal }, { pacing })).toEqual([{ code: "PACING_AHEAD", detail: 0.5 }]);
+    expect(codes(check({ goal, status: "paused" }, { pacing }))).toEqual(["INACTIVE", "PACING_AHEAD"]);
+    expect(codes(check({ goal }, { pacing, first: true }))).toEqual(["PACING_AHEAD"]);
+  });
+
+  it("does not ask pacing about a campaign without a goal", () => {
+    let asked = 0;
+    const pacing: EligibilityInput["pacing"] = () => (asked++, { code: "PACING_AHEAD", detail: 0.5 });
+    expect(check({}, { pacing })).toEqual([]);
+    expect(check({}, { pacing, first: true })).toEqual([]);
+    expect(asked).toBe(0);
   });
 
   const everything: Partial<Campaign> = {
@@ -459,6 +470,56 @@ describe("compileCatalog with a previous snapshot", () => {
         keys: [...t.byKey].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, l]) => [k, ids(l.entries), [...l.cumulative], l.entries.map((e) => e.units.map((u) => u.id))]),
       })),
     }));
+
+  it("lists only entries whose decision-path eligibility (entryIneligibility) is their campaign's firstIneligibility, whatever the page, time and changes", () => {
+    const flights = [{}, { startAt: "2026-12-01T00:00:00Z" }, { endAt: "2026-01-01T00:00:00Z" }] as const;
+    const pages: Partial<PageContextInput>[] = [
+      { section: "s0", topics: ["t0"] },
+      { section: "s1", topics: ["t2", "t1"], deviceType: "mobile" },
+      { topics: ["t3"], keywords: ["k"] },
+      {},
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(specArb, fc.constantFrom(...flights), fc.boolean()), { minLength: 30, maxLength: 30 }),
+        fc.array(fc.tuple(fc.nat(29), specArb), { maxLength: 3 }),
+        fc.boolean(),
+        (specs, updates, hasUserKey) => {
+          const campaignFor = (i: number, [s, flight, withGoal]: (typeof specs)[number]): Campaign => ({
+            ...campaignOf(`c${String(i).padStart(2, "0")}`, s),
+            ...flight,
+            ...(withGoal ? { goal: { impressions: 10, pacing: "even" as const } } : {}),
+            ...(i % 3 === 0 ? { frequencyCaps: [{ limit: 1, window: "1d" as const }] } : {}),
+          });
+          const campaigns = specs.map((spec, i) => campaignFor(i, spec));
+          const units = specs.map(([s], i) => unitOf(`c${String(i).padStart(2, "0")}`, s));
+          const doc1 = aCatalog({ advertisers, placements, campaigns, units });
+          const first = compileCatalog(doc1, 1);
+          const nextCampaigns = [...campaigns];
+          const nextUnits = [...units];
+          for (const [index, s] of updates) {
+            nextCampaigns[index] = campaignFor(index, [s, flights[index % flights.length] as (typeof flights)[number], index % 2 === 0]);
+            nextUnits[index] = unitOf(nextCampaigns[index].id, s);
+          }
+          const doc2 = aCatalog({ advertisers, placements, campaigns: nextCampaigns, units: nextUnits });
+          const patched = compileCatalog(doc2, 2, first, entityChanges(doc1, doc2));
+          const pacing: EligibilityInput["pacing"] = (c) => (c.id.endsWith("1") ? { code: "PACING_AHEAD" } : undefined);
+          for (const snapshot of [first, patched]) {
+            for (const placement of snapshot.placements.values()) {
+              const entries = [...openEntries(placement), ...[...keyedEntries(placement).values()].flat()];
+              for (const entry of entries) {
+                for (const page of pages) {
+                  const input: EligibilityInput = { ctx: pageContext(page), nowMs: NOW_MS, hasUserKey, placement, pacing };
+                  expect(entryIneligibility(entry, input)).toBe(firstIneligibility(entry.campaign, input));
+                }
+              }
+            }
+          }
+        },
+      ),
+      { seed: 20261128, numRuns: 200 },
+    );
+  });
 
   it("patches the indexes of a few changed campaigns into the same index a full compile builds, with or without the changes given", () => {
     fc.assert(
