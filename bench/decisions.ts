@@ -828,7 +828,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     process.stderr.write(
       `  change under load: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
         `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}; ` +
-        `without changes: event loop max ${fmt(change.control.loopMaxMs, 1)} ms, decisions p99 ${fmt(change.control.load.latencyMs.p99, 1)} ms\n`,
+        `major GCs ${change.gc.major.n} (longest ${fmt(change.gc.major.maxMs, 1)} ms), longest scavenge ${fmt(change.gc.minor.maxMs, 1)} ms; ` +
+        `without changes: event loop max ${fmt(change.control.loopMaxMs, 1)} ms, decisions p99 ${fmt(change.control.load.latencyMs.p99, 1)} ms, ` +
+        `major GCs ${change.control.gc.major.n} (longest ${fmt(change.control.gc.major.maxMs, 1)} ms)\n`,
     );
     const after = await serverStats(base);
     const afterGc = await serverStats(base, false, true);
@@ -895,10 +897,12 @@ interface ChangeResult {
   /** The server's event-loop delay during the window: how long decisions could be held up. */
   loopMaxMs: number;
   loopP99Ms: number;
+  /** The server's garbage collections in the window, by kind: count, total and longest pause (ms). */
+  gc: Record<GcKind, { n: number; ms: number; maxMs: number }>;
   versionsApplied: number;
   load: LoadResult;
   /** The same load just before, without changes: what the load alone does to the event loop. */
-  control: { loopMaxMs: number; loopP99Ms: number; load: LoadResult };
+  control: { loopMaxMs: number; loopP99Ms: number; gc: ChangeResult["gc"]; load: LoadResult };
 }
 
 /**
@@ -907,7 +911,7 @@ interface ChangeResult {
  * server's longest event-loop stall in the window.
  */
 async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: string }[], load: () => Promise<LoadResult>): Promise<ChangeResult> {
-  type LoopStats = { maxMs: number; p99Ms: number };
+  type LoopStats = { maxMs: number; p99Ms: number; gc: ChangeResult["gc"] };
   await drain(server.base);
   await call(`${server.base}/__bench/loop/start`, { method: "POST" });
   const controlLoad = await load();
@@ -936,9 +940,10 @@ async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: st
     patches,
     loopMaxMs: during.maxMs,
     loopP99Ms: during.p99Ms,
+    gc: during.gc,
     versionsApplied: patches.length,
     load: result,
-    control: { loopMaxMs: control.maxMs, loopP99Ms: control.p99Ms, load: controlLoad },
+    control: { loopMaxMs: control.maxMs, loopP99Ms: control.p99Ms, gc: control.gc, load: controlLoad },
   };
 }
 

@@ -18,7 +18,8 @@
  *                             call durations since the last `?reset=1`), taken through the
  *                             `telemetry` option of composeService, and decisions in flight
  *   POST /__bench/rebuild     times a forced catalog refresh (store load + compile) and a compile alone
- *   POST /__bench/loop/start, /__bench/loop/stop: event-loop delay (max, p99) in between;
+ *   POST /__bench/loop/start, /__bench/loop/stop: event-loop delay (max, p99) and garbage collections
+ *                             (count, total and longest pause by kind) in between;
  *                             GET /__bench/loop: the same so far, still recording
  *   POST /__bench/candidates  for a decision body: index pool and eligible count per slot (no side effects)
  *   POST /__bench/profile/start, /__bench/profile/stop {file}: a V8 CPU profile of this process
@@ -236,11 +237,19 @@ async function main(): Promise<void> {
   const gcTotals = { minor: { n: 0, ms: 0 }, major: { n: 0, ms: 0 }, incremental: { n: 0, ms: 0 }, weak: { n: 0, ms: 0 } };
   const gcKind = (kind: number | undefined): keyof typeof gcTotals =>
     kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? "minor" : kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? "major" : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL ? "incremental" : "weak";
+  // The same within the event-loop window (`/__bench/loop/start` .. `/stop`), with the longest pause.
+  const newGcWindow = () => ({ minor: { n: 0, ms: 0, maxMs: 0 }, major: { n: 0, ms: 0, maxMs: 0 }, incremental: { n: 0, ms: 0, maxMs: 0 }, weak: { n: 0, ms: 0, maxMs: 0 } });
+  let gcWindow = newGcWindow();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const t = gcTotals[gcKind(((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind)];
+      const kind = gcKind(((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind);
+      const t = gcTotals[kind];
       t.n++;
       t.ms += e.duration;
+      const w = gcWindow[kind];
+      w.n++;
+      w.ms += e.duration;
+      w.maxMs = Math.max(w.maxMs, e.duration);
     }
   }).observe({ entryTypes: ["gc"] });
 
@@ -288,9 +297,10 @@ async function main(): Promise<void> {
   app.post("/__bench/loop/start", (c) => {
     loopDelay.reset();
     loopDelay.enable();
+    gcWindow = newGcWindow();
     return c.json({ ok: true });
   });
-  const loopFigures = () => ({ maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, meanMs: loopDelay.mean / 1e6, catalogVersion: service.catalog.current().version });
+  const loopFigures = () => ({ maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, meanMs: loopDelay.mean / 1e6, catalogVersion: service.catalog.current().version, gc: gcWindow });
   app.post("/__bench/loop/stop", (c) => {
     loopDelay.disable();
     return c.json(loopFigures());
