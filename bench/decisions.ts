@@ -61,8 +61,9 @@ interface Options {
   /** Pin the server to CPU 0, and Redis and the load generator to CPU 1 (`taskset`). */
   pin: boolean;
   /**
-   * A full garbage collection of the server after the set-up (import, timed rebuild, probes)
-   * and before the measured runs (default; `--settle=false` to skip it).
+   * Full garbage collections of the server after the set-up (import, timed rebuild, probes) and
+   * before the measured runs, repeated while the committed heap shrinks (default;
+   * `--settle=false` to skip them).
    */
   settle: boolean;
 }
@@ -747,10 +748,11 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     );
 
     // The import and the timed rebuild leave the previous catalog's and the import's objects in
-    // the server's old generation (at 100k, ~500 MB of garbage beside a ~210 MB catalog) until
-    // V8's next major collection, which under load comes tens of seconds later. Every scavenge
-    // meanwhile costs more with that many old pages (4–6 ms instead of ~1 ms at 100k), on every
-    // route alike. A full collection first measures the heap a serving instance settles at.
+    // the server's old generation (at 100k, ~500 MB of garbage beside a ~200 MB catalog) until
+    // V8's next major collection, which under load comes tens of seconds later, and the pages they
+    // fragmented stay committed. Scavenges pay per committed old page: at 100k they took 4–6 ms
+    // each unsettled and ~3 ms settled, on every route alike. Collecting first measures the heap
+    // a serving instance settles at.
     let settledStats = await serverStats(server.base, false, opts.settle);
     // Each full collection compacts only the most fragmented pages: repeat while the committed
     // heap still shrinks (a few times at most).
