@@ -17,7 +17,7 @@
  *
  * Options: --quick, --sizes=1000,10000, --duration=10 (s), --connections=50, --seed=42,
  *          --warmup=2 (s), --log-level=warn, --store-timeout-ms=10000, --profile, --probe=300,
- *          --sanity=100, --pin, --settle=false, --out=bench/results/latest.json (see bench/README.md)
+ *          --alloc-profile, --sanity=100, --pin, --settle=false, --out=bench/results/latest.json (see bench/README.md)
  *
  * STORE_TIMEOUT_MS: the service's default per-call Redis deadline is 30 ms. Under a saturating
  * closed-loop load the event loop is busy for longer than that between reading a reply and
@@ -58,6 +58,8 @@ interface Options {
   sanityRequests: number;
   storeTimeoutMs: number;
   profile: boolean;
+  /** V8's sampling heap profile of each decisions run (allocations by call site). */
+  allocProfile: boolean;
   /** Pin the server to CPU 0, and Redis and the load generator to CPU 1 (`taskset`). */
   pin: boolean;
   /**
@@ -90,6 +92,7 @@ function parseOptions(argv: string[]): Options {
     sanityRequests: num("sanity", quick ? 20 : 100),
     storeTimeoutMs: num("store-timeout-ms", 10_000),
     profile: flags.get("profile") === "true",
+    allocProfile: flags.get("alloc-profile") === "true",
     pin: flags.get("pin") === "true",
     settle: flags.get("settle") !== "false",
   };
@@ -793,6 +796,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const decisionUrl = `${base}/v1/decisions`;
     await warm({ ...common, url: decisionUrl, requests: decisionRequests(pool, counter) });
     if (opts.profile) await call(`${base}/__bench/profile/start`, { method: "POST" });
+    if (opts.allocProfile) await call(`${base}/__bench/alloc/start`, { method: "POST" });
     const tally = newTally();
     const decisions = await measured(
       "POST /v1/decisions",
@@ -802,6 +806,13 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       closed({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, tally) }),
       { tally },
     );
+    if (opts.allocProfile) {
+      const file = resolve(dirname(opts.out), `decisions-${size}.heapprofile`);
+      mkdirSync(dirname(file), { recursive: true });
+      const res = await call(`${base}/__bench/alloc/stop`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ file }) });
+      if (!res.ok) throw new Error(`alloc profile stop: HTTP ${res.status} ${await res.text()}`);
+      process.stderr.write(`  allocation profile: ${file}\n`);
+    }
     let profile: ProfileSummary | undefined;
     if (opts.profile) {
       const file = resolve(dirname(opts.out), `decisions-${size}.cpuprofile`);

@@ -22,6 +22,8 @@
  *                             (count, total and longest pause by kind) in between;
  *                             GET /__bench/loop: the same so far, still recording
  *   POST /__bench/candidates  for a decision body: index pool and eligible count per slot (no side effects)
+ *   POST /__bench/alloc/start, /__bench/alloc/stop {file}: V8's sampling heap profile (allocations,
+ *                             collected objects included), written to `file`
  *   POST /__bench/profile/start, /__bench/profile/stop {file}: a V8 CPU profile of this process
  *                             (inspector), written to `file`, answered with the top self-time frames
  *
@@ -363,6 +365,25 @@ async function main(): Promise<void> {
     await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
     await profiler.post("Profiler.start");
     return c.json({ started: true });
+  });
+  // Allocation sampling (V8's sampling heap profiler, objects collected since included): bytes
+  // allocated by call site, written to `file` as a .heapprofile (used by --alloc-profile).
+  let allocProfiler: Session | undefined;
+  app.post("/__bench/alloc/start", async (c) => {
+    allocProfiler = new Session();
+    allocProfiler.connect();
+    await allocProfiler.post("HeapProfiler.enable");
+    await allocProfiler.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    return c.json({ started: true });
+  });
+  app.post("/__bench/alloc/stop", async (c) => {
+    if (!allocProfiler) return c.json({ error: "not profiling" }, 409);
+    const { file } = (await c.req.json()) as { file: string };
+    const { profile } = (await allocProfiler.post("HeapProfiler.stopSampling")) as { profile: unknown };
+    allocProfiler.disconnect();
+    allocProfiler = undefined;
+    writeFileSync(file, JSON.stringify(profile));
+    return c.json({ file });
   });
   app.post("/__bench/profile/stop", async (c) => {
     if (!profiler) return c.json({ error: "not profiling" }, 409);
