@@ -806,20 +806,22 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       closed({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, tally) }),
       { tally },
     );
+    // Stops one of the server's recordings (bench/server.ts `recorder`), written next to the results.
+    const stopRecording = async (name: string, file: string): Promise<unknown> => {
+      mkdirSync(dirname(file), { recursive: true });
+      const res = await call(`${base}/__bench/${name}/stop`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ file }) });
+      if (!res.ok) throw new Error(`${name} stop: HTTP ${res.status} ${await res.text()}`);
+      return res.json();
+    };
     if (opts.allocProfile) {
       const file = resolve(dirname(opts.out), `decisions-${size}.heapprofile`);
-      mkdirSync(dirname(file), { recursive: true });
-      const res = await call(`${base}/__bench/alloc/stop`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ file }) });
-      if (!res.ok) throw new Error(`alloc profile stop: HTTP ${res.status} ${await res.text()}`);
+      await stopRecording("alloc", file);
       process.stderr.write(`  allocation profile: ${file}\n`);
     }
     let profile: ProfileSummary | undefined;
     if (opts.profile) {
       const file = resolve(dirname(opts.out), `decisions-${size}.cpuprofile`);
-      mkdirSync(dirname(file), { recursive: true });
-      const res = await call(`${base}/__bench/profile/stop`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ file }) });
-      if (!res.ok) throw new Error(`profile stop: HTTP ${res.status} ${await res.text()}`);
-      profile = (await res.json()) as ProfileSummary;
+      profile = (await stopRecording("profile", file)) as ProfileSummary;
       process.stderr.write(
         `  profile: ${file}\n  self time by area:\n${profile.byArea.slice(0, 12).map((a) => `    ${fmt(a.selfPercent, 1).padStart(5)}%  ${a.area}`).join("\n")}\n` +
           `  top functions:\n${profile.top.slice(0, 15).map((f) => `    ${fmt(f.selfPercent, 1).padStart(5)}%  ${f.name}  ${f.where}`).join("\n")}\n`,

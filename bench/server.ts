@@ -357,43 +357,49 @@ async function main(): Promise<void> {
     return c.json({ slots });
   });
 
-  let profiler: Session | undefined;
-  app.post("/__bench/profile/start", async (c) => {
-    profiler = new Session();
-    profiler.connect();
-    await profiler.post("Profiler.enable");
-    await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
-    await profiler.post("Profiler.start");
-    return c.json({ started: true });
-  });
+  /**
+   * `POST /__bench/<name>/start` and `/stop {file}`: an inspector session recording this process;
+   * `stop` writes what `finish` returns to `file` and answers with `answer(recording)`.
+   */
+  const recorder = <R>(name: string, begin: (session: Session) => Promise<void>, finish: (session: Session) => Promise<R>, answer: (recording: R) => object): void => {
+    let session: Session | undefined;
+    app.post(`/__bench/${name}/start`, async (c) => {
+      session = new Session();
+      session.connect();
+      await begin(session);
+      return c.json({ started: true });
+    });
+    app.post(`/__bench/${name}/stop`, async (c) => {
+      if (!session) return c.json({ error: "not profiling" }, 409);
+      const { file } = (await c.req.json()) as { file: string };
+      const recording = await finish(session);
+      session.disconnect();
+      session = undefined;
+      writeFileSync(file, JSON.stringify(recording));
+      return c.json({ file, ...answer(recording) });
+    });
+  };
+  recorder(
+    "profile",
+    async (session) => {
+      await session.post("Profiler.enable");
+      await session.post("Profiler.setSamplingInterval", { interval: 200 });
+      await session.post("Profiler.start");
+    },
+    async (session) => ((await session.post("Profiler.stop")) as { profile: CpuProfile }).profile,
+    summarise,
+  );
   // Allocation sampling (V8's sampling heap profiler, objects collected since included): bytes
-  // allocated by call site, written to `file` as a .heapprofile (used by --alloc-profile).
-  let allocProfiler: Session | undefined;
-  app.post("/__bench/alloc/start", async (c) => {
-    allocProfiler = new Session();
-    allocProfiler.connect();
-    await allocProfiler.post("HeapProfiler.enable");
-    await allocProfiler.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
-    return c.json({ started: true });
-  });
-  app.post("/__bench/alloc/stop", async (c) => {
-    if (!allocProfiler) return c.json({ error: "not profiling" }, 409);
-    const { file } = (await c.req.json()) as { file: string };
-    const { profile } = (await allocProfiler.post("HeapProfiler.stopSampling")) as { profile: unknown };
-    allocProfiler.disconnect();
-    allocProfiler = undefined;
-    writeFileSync(file, JSON.stringify(profile));
-    return c.json({ file });
-  });
-  app.post("/__bench/profile/stop", async (c) => {
-    if (!profiler) return c.json({ error: "not profiling" }, 409);
-    const { file } = (await c.req.json()) as { file: string };
-    const { profile } = (await profiler.post("Profiler.stop")) as { profile: CpuProfile };
-    profiler.disconnect();
-    profiler = undefined;
-    writeFileSync(file, JSON.stringify(profile));
-    return c.json({ file, ...summarise(profile) });
-  });
+  // allocated by call site, written as a .heapprofile (used by --alloc-profile).
+  recorder(
+    "alloc",
+    async (session) => {
+      await session.post("HeapProfiler.enable");
+      await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+    },
+    async (session) => ((await session.post("HeapProfiler.stopSampling")) as { profile: unknown }).profile,
+    () => ({}),
+  );
 
   serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     process.stdout.write(`BENCH_READY ${info.port}\n`);
