@@ -17,7 +17,7 @@
  *
  * Options: --quick, --sizes=1000,10000, --duration=10 (s), --connections=50, --seed=42,
  *          --warmup=2 (s), --log-level=warn, --store-timeout-ms=10000, --profile, --probe=300,
- *          --alloc-profile, --sanity=100, --pin, --settle=false, --out=bench/results/latest.json (see bench/README.md)
+ *          --alloc-profile, --sanity=100, --pin, --settle=false, --change-windows=1, --out=bench/results/latest.json (see bench/README.md)
  *
  * STORE_TIMEOUT_MS: the service's default per-call Redis deadline is 30 ms. Under a saturating
  * closed-loop load the event loop is busy for longer than that between reading a reply and
@@ -68,6 +68,12 @@ interface Options {
    * `--settle=false` to skip them).
    */
   settle: boolean;
+  /**
+   * Change-under-load windows per size (each a control window and a window with PATCHes; default 1).
+   * The event loop's longest stall depends on whether a major GC falls in a window: more windows,
+   * a better sample.
+   */
+  changeWindows: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -95,6 +101,7 @@ function parseOptions(argv: string[]): Options {
     allocProfile: flags.get("alloc-profile") === "true",
     pin: flags.get("pin") === "true",
     settle: flags.get("settle") !== "false",
+    changeWindows: Math.max(1, num("change-windows", 1)),
   };
 }
 
@@ -661,7 +668,10 @@ interface SizeResult {
   beforeRuns: { settled: boolean; rssMB: number; heapUsedMB: number; heapTotalMB: number };
   backgroundRedisCallsPerSecond: number;
   runs: { empty: RunResult; redis: RunResult; floor: RunResult; decisions: RunResult; fixedRate: RunResult };
+  /** The first change-under-load window (the tables show it). */
   change: ChangeResult;
+  /** Every window, the first included, with `--change-windows` > 1. */
+  changeWindows?: ChangeResult[];
   profile?: ProfileSummary;
   summary: {
     decisionsRps: number;
@@ -837,16 +847,23 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       () => fixedRate({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, fixedTally) }, rate, opts.connections),
       { overallRate: rate, tally: fixedTally },
     );
-    const change = await changeUnderLoad(server, activeCampaigns, () =>
-      fixedRate({ ...common, url: decisionUrl, duration: opts.quick ? 2.5 : Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
-    );
-    process.stderr.write(
-      `  change under load: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
-        `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}; ` +
-        `major GCs ${change.gc.major.n} (longest ${fmt(change.gc.major.maxMs, 1)} ms), longest scavenge ${fmt(change.gc.minor.maxMs, 1)} ms; ` +
-        `without changes: event loop max ${fmt(change.control.loopMaxMs, 1)} ms, decisions p99 ${fmt(change.control.load.latencyMs.p99, 1)} ms, ` +
-        `major GCs ${change.control.gc.major.n} (longest ${fmt(change.control.gc.major.maxMs, 1)} ms)\n`,
-    );
+    const changes: ChangeResult[] = [];
+    for (let w = 0; w < opts.changeWindows; w++) {
+      const change = await changeUnderLoad(server, activeCampaigns, () =>
+        fixedRate({ ...common, url: decisionUrl, duration: opts.quick ? 2.5 : Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
+      );
+      changes.push(change);
+      process.stderr.write(
+        `  change under load${opts.changeWindows > 1 ? ` (${w + 1}/${opts.changeWindows})` : ""}: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
+          `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}; ` +
+          `major GCs ${change.gc.major.n} (longest ${fmt(change.gc.major.maxMs, 1)} ms), longest scavenge ${fmt(change.gc.minor.maxMs, 1)} ms; ` +
+          `without changes: event loop max ${fmt(change.control.loopMaxMs, 1)} ms, decisions p99 ${fmt(change.control.load.latencyMs.p99, 1)} ms, ` +
+          `major GCs ${change.control.gc.major.n} (longest ${fmt(change.control.gc.major.maxMs, 1)} ms)\n` +
+          `    stalls ≥ 20 ms with changes: ${stallLine(change.stalls)}\n` +
+          `    stalls ≥ 20 ms without:      ${stallLine(change.control.stalls)}\n`,
+      );
+    }
+    const change = changes[0] as ChangeResult;
     const after = await serverStats(base);
     const afterGc = await serverStats(base, false, true);
 
@@ -869,6 +886,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       backgroundRedisCallsPerSecond: empty.redis.totalCalls / empty.durationS,
       runs: { empty, redis: redisRun, floor, decisions, fixedRate: fixed },
       change,
+      ...(changes.length > 1 ? { changeWindows: changes } : {}),
       ...(profile ? { profile } : {}),
       summary: {
         decisionsRps: decisions.rps,
@@ -905,6 +923,21 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
   }
 }
 
+/** The event-loop stalls of a loop window (see `stallSampler` in bench/server.ts). */
+interface StallFigures {
+  count: number;
+  totalMs: number;
+  longest: { atMs: number; gapMs: number; onCpuMs: number; waitingMs: number; stolenMs: number; gcMs: number; gcKinds: string[] }[];
+}
+
+/** "n, the longest: gap (on CPU x, of it GC y; waiting for a CPU z; stolen w)" for the three longest. */
+function stallLine(s: StallFigures | undefined): string {
+  if (!s || s.count === 0) return "none";
+  const one = (x: StallFigures["longest"][number]): string =>
+    `${fmt(x.gapMs, 0)} ms at ${fmt(x.atMs / 1000, 1)} s (on CPU ${fmt(x.onCpuMs, 0)}, GC ${fmt(x.gcMs, 0)}${x.gcKinds.length ? ` ${[...new Set(x.gcKinds)].join("+")}` : ""}; waiting ${fmt(x.waitingMs, 0)}; stolen ${fmt(x.stolenMs, 0)})`;
+  return `${s.count} (${fmt(s.totalMs, 0)} ms); longest ${s.longest.slice(0, 3).map(one).join(", ")}`;
+}
+
 /** What one campaign change costs while decisions run at a fixed rate (see `changeUnderLoad`). */
 interface ChangeResult {
   /** Each PATCH's response time: validation, the catalog write, and this instance's rebuild. */
@@ -914,10 +947,12 @@ interface ChangeResult {
   loopP99Ms: number;
   /** The server's garbage collections in the window, by kind: count, total and longest pause (ms). */
   gc: Record<GcKind, { n: number; ms: number; maxMs: number }>;
+  /** Gaps of ≥ 20 ms in the event loop, and where their time went. */
+  stalls: StallFigures;
   versionsApplied: number;
   load: LoadResult;
   /** The same load just before, without changes: what the load alone does to the event loop. */
-  control: { loopMaxMs: number; loopP99Ms: number; gc: ChangeResult["gc"]; load: LoadResult };
+  control: { loopMaxMs: number; loopP99Ms: number; gc: ChangeResult["gc"]; stalls: StallFigures; load: LoadResult };
 }
 
 /**
@@ -926,7 +961,7 @@ interface ChangeResult {
  * server's longest event-loop stall in the window.
  */
 async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: string }[], load: () => Promise<LoadResult>): Promise<ChangeResult> {
-  type LoopStats = { maxMs: number; p99Ms: number; gc: ChangeResult["gc"] };
+  type LoopStats = { maxMs: number; p99Ms: number; gc: ChangeResult["gc"]; stalls: StallFigures };
   await drain(server.base);
   await call(`${server.base}/__bench/loop/start`, { method: "POST" });
   const controlLoad = await load();
@@ -956,9 +991,10 @@ async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: st
     loopMaxMs: during.maxMs,
     loopP99Ms: during.p99Ms,
     gc: during.gc,
+    stalls: during.stalls,
     versionsApplied: patches.length,
     load: result,
-    control: { loopMaxMs: control.maxMs, loopP99Ms: control.p99Ms, gc: control.gc, load: controlLoad },
+    control: { loopMaxMs: control.maxMs, loopP99Ms: control.p99Ms, gc: control.gc, stalls: control.stalls, load: controlLoad },
   };
 }
 

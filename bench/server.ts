@@ -29,7 +29,7 @@
  *
  * Prints `BENCH_READY <port>` on stdout once listening.
  */
-import { writeFileSync } from "node:fs";
+import { openSync, readSync, writeFileSync } from "node:fs";
 import { getHeapSpaceStatistics } from "node:v8";
 import { Session } from "node:inspector/promises";
 import { dirname, relative, resolve } from "node:path";
@@ -242,9 +242,11 @@ async function main(): Promise<void> {
   // The same within the event-loop window (`/__bench/loop/start` .. `/stop`), with the longest pause.
   const newGcWindow = () => ({ minor: { n: 0, ms: 0, maxMs: 0 }, major: { n: 0, ms: 0, maxMs: 0 }, incremental: { n: 0, ms: 0, maxMs: 0 }, weak: { n: 0, ms: 0, maxMs: 0 } });
   let gcWindow = newGcWindow();
+  const stalls = stallSampler();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = gcKind(((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind);
+      stalls.noteGc(e.startTime, e.duration, kind);
       const t = gcTotals[kind];
       t.n++;
       t.ms += e.duration;
@@ -300,11 +302,20 @@ async function main(): Promise<void> {
     loopDelay.reset();
     loopDelay.enable();
     gcWindow = newGcWindow();
+    stalls.start();
     return c.json({ ok: true });
   });
-  const loopFigures = () => ({ maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, meanMs: loopDelay.mean / 1e6, catalogVersion: service.catalog.current().version, gc: gcWindow });
+  const loopFigures = () => ({
+    maxMs: loopDelay.max / 1e6,
+    p99Ms: loopDelay.percentile(99) / 1e6,
+    meanMs: loopDelay.mean / 1e6,
+    catalogVersion: service.catalog.current().version,
+    gc: gcWindow,
+    stalls: stalls.figures(),
+  });
   app.post("/__bench/loop/stop", (c) => {
     loopDelay.disable();
+    stalls.stop();
     return c.json(loopFigures());
   });
   // The figures so far, still recording (bench/memory.ts polls it while an instance follows an import).
@@ -423,3 +434,108 @@ main().catch((err: unknown) => {
   process.stderr.write(`bench server failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
+
+/** One event-loop stall: a gap between two ticks of the sampler's timer, and where its time went. */
+export interface Stall {
+  /** When it began, ms after the window's start. */
+  atMs: number;
+  gapMs: number;
+  /** The main thread on a CPU (this process's JavaScript, its GC pauses, its native work). */
+  onCpuMs: number;
+  /** The main thread runnable but waiting for a CPU (other processes had both cores). */
+  waitingMs: number;
+  /** Time the hypervisor gave the machine's CPUs to other guests, summed over CPUs (10 ms ticks). */
+  stolenMs: number;
+  /** Garbage-collection pauses inside the gap, and their kinds. */
+  gcMs: number;
+  gcKinds: string[];
+}
+
+/**
+ * Event-loop stalls within the loop window: gaps of ≥ 20 ms between ticks of a 2 ms timer, each
+ * split into the main thread's time on a CPU and waiting for one (Linux's per-thread
+ * `/proc/thread-self/schedstat`, read with one `pread` per tick, ~1 µs), the machine's stolen
+ * time (`/proc/stat`), and the GC pauses inside it. A stall mostly on a CPU outside GC is this
+ * process's own work; one mostly waiting or stolen is the machine. Elsewhere than Linux only the
+ * gaps and GC pauses are known (the split reads NaN).
+ */
+function stallSampler() {
+  const STALL_MS = 20;
+  const open = (path: string): number | undefined => {
+    try {
+      return openSync(path, "r");
+    } catch {
+      return undefined;
+    }
+  };
+  // Opened on the main thread, so `thread-self` is the event loop's thread.
+  const schedFd = open("/proc/thread-self/schedstat");
+  const statFd = open("/proc/stat");
+  const buf = Buffer.alloc(512);
+  const readFields = (fd: number | undefined): string[] | undefined => {
+    if (fd === undefined) return undefined;
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.toString("latin1", 0, n);
+    return text.slice(0, text.indexOf("\n") >>> 0).trim().split(/\s+/);
+  };
+  const sample = () => {
+    const sched = readFields(schedFd);
+    const stat = readFields(statFd); // "cpu user nice system idle iowait irq softirq steal ..."
+    return {
+      t: performance.now(),
+      run: sched ? Number(sched[0]) / 1e6 : NaN,
+      wait: sched ? Number(sched[1]) / 1e6 : NaN,
+      steal: stat && stat[0] === "cpu" ? Number(stat[8]) * 10 : NaN,
+    };
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let startT = 0;
+  let last = sample();
+  let found: (Stall & { from: number; to: number })[] = [];
+  let gcs: { start: number; end: number; kind: string }[] = [];
+  const tick = () => {
+    const s = sample();
+    const gap = s.t - last.t;
+    if (gap >= STALL_MS) {
+      found.push({ atMs: last.t - startT, gapMs: gap, onCpuMs: s.run - last.run, waitingMs: s.wait - last.wait, stolenMs: s.steal - last.steal, gcMs: 0, gcKinds: [], from: last.t, to: s.t });
+    }
+    last = s;
+  };
+  return {
+    start() {
+      this.stop();
+      found = [];
+      gcs = [];
+      startT = performance.now();
+      last = sample();
+      timer = setInterval(tick, 2);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    noteGc(start: number, duration: number, kind: string) {
+      if (timer) gcs.push({ start, end: start + duration, kind });
+    },
+    /** The window's stalls, longest first (at most ten), with their GC pauses attributed. */
+    figures() {
+      const top = [...found].sort((a, b) => b.gapMs - a.gapMs).slice(0, 10);
+      return {
+        count: found.length,
+        totalMs: found.reduce((sum, x) => sum + x.gapMs, 0),
+        longest: top.map(({ from, to, ...stall }) => {
+          let gcMs = 0;
+          const kinds: string[] = [];
+          for (const g of gcs) {
+            const overlap = Math.min(g.end, to) - Math.max(g.start, from);
+            if (overlap > 0) {
+              gcMs += overlap;
+              kinds.push(g.kind);
+            }
+          }
+          return { ...stall, gcMs, gcKinds: kinds };
+        }),
+      };
+    },
+  };
+}
