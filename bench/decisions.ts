@@ -58,8 +58,11 @@ interface Options {
   sanityRequests: number;
   storeTimeoutMs: number;
   profile: boolean;
-  /** V8's sampling heap profile of each decisions run (allocations by call site). */
-  allocProfile: boolean;
+  /**
+   * V8's sampling heap profile of each decisions run (allocations by call site): every allocation
+   * (`--alloc-profile`), or only what outlived the young generation (`--alloc-profile=survivors`).
+   */
+  allocProfile: false | "alloc" | "survivors";
   /** Pin the server to CPU 0, and Redis and the load generator to CPU 1 (`taskset`). */
   pin: boolean;
   /**
@@ -74,6 +77,10 @@ interface Options {
    * a better sample.
    */
   changeWindows: number;
+}
+
+function badOption(name: string): never {
+  throw new Error(`--${name}: unknown value (see bench/README.md)`);
 }
 
 function parseOptions(argv: string[]): Options {
@@ -98,7 +105,7 @@ function parseOptions(argv: string[]): Options {
     sanityRequests: num("sanity", quick ? 20 : 100),
     storeTimeoutMs: num("store-timeout-ms", 10_000),
     profile: flags.get("profile") === "true",
-    allocProfile: flags.get("alloc-profile") === "true",
+    allocProfile: !flags.has("alloc-profile") ? false : flags.get("alloc-profile") === "survivors" ? "survivors" : flags.get("alloc-profile") === "true" ? "alloc" : badOption("alloc-profile"),
     pin: flags.get("pin") === "true",
     settle: flags.get("settle") !== "false",
     changeWindows: Math.max(1, num("change-windows", 1)),
@@ -806,7 +813,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const decisionUrl = `${base}/v1/decisions`;
     await warm({ ...common, url: decisionUrl, requests: decisionRequests(pool, counter) });
     if (opts.profile) await call(`${base}/__bench/profile/start`, { method: "POST" });
-    if (opts.allocProfile) await call(`${base}/__bench/alloc/start`, { method: "POST" });
+    if (opts.allocProfile) await call(`${base}/__bench/${opts.allocProfile}/start`, { method: "POST" });
     const tally = newTally();
     const decisions = await measured(
       "POST /v1/decisions",
@@ -824,9 +831,17 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       return res.json();
     };
     if (opts.allocProfile) {
-      const file = resolve(dirname(opts.out), `decisions-${size}.heapprofile`);
-      await stopRecording("alloc", file);
-      process.stderr.write(`  allocation profile: ${file}\n`);
+      const kind = opts.allocProfile;
+      const file = resolve(dirname(opts.out), `decisions-${size}${kind === "survivors" ? "-survivors" : ""}.heapprofile`);
+      const summary = (await stopRecording(kind, file)) as { totalKB: number; top: { name: string; where: string; selfKB: number; selfPercent: number }[] };
+      const per = decisions.server.decisions > 0 ? ` (${fmt(summary.totalKB / decisions.server.decisions, 2)} KB per decision)` : "";
+      process.stderr.write(
+        `  ${kind === "survivors" ? "allocations that outlived the young generation" : "allocations"}: ${fmt(summary.totalKB / 1024, 1)} MB sampled${per}; ${file}\n` +
+          summary.top
+            .slice(0, 12)
+            .map((t) => `    ${fmt(t.selfPercent, 1).padStart(5)} %  ${fmt(t.selfKB, 0).padStart(8)} KB  ${t.name} ${t.where}\n`)
+            .join(""),
+      );
     }
     let profile: ProfileSummary | undefined;
     if (opts.profile) {

@@ -23,7 +23,9 @@
  *                             GET /__bench/loop: the same so far, still recording
  *   POST /__bench/candidates  for a decision body: index pool and eligible count per slot (no side effects)
  *   POST /__bench/alloc/start, /__bench/alloc/stop {file}: V8's sampling heap profile (allocations,
- *                             collected objects included), written to `file`
+ *                             collected objects included), written to `file`, answered with the top
+ *                             call sites; /__bench/survivors/*: the same without the objects
+ *                             scavenges collected (what was promoted)
  *   POST /__bench/profile/start, /__bench/profile/stop {file}: a V8 CPU profile of this process
  *                             (inspector), written to `file`, answered with the top self-time frames
  *
@@ -126,6 +128,38 @@ function summarise(profile: CpuProfile): {
     .slice(0, 20)
     .map(([name, hits]) => ({ area: name, selfPercent: busy > 0 ? (100 * hits) / busy : 0 }));
   return { totalMs: busy * msPerSample, top, byArea: areas };
+}
+
+interface SamplingHeapNode {
+  callFrame: CpuProfile["nodes"][number]["callFrame"];
+  selfSize: number;
+  children: SamplingHeapNode[];
+}
+
+/** A sampling heap profile's bytes by call site (self), the largest first, source-mapped. */
+function summariseHeap(profile: { head: SamplingHeapNode }): { totalKB: number; top: { name: string; where: string; selfKB: number; selfPercent: number }[] } {
+  const bySite = new Map<string, { name: string; where: string; bytes: number }>();
+  let total = 0;
+  const visit = (node: SamplingHeapNode): void => {
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const frame = original(node.callFrame);
+      const url = frame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(frame.url)) : frame.url;
+      const where = url ? `${url}:${frame.lineNumber + 1}` : "";
+      const name = node.callFrame.functionName || "(anonymous)";
+      const key = `${name} ${where}`;
+      const entry = bySite.get(key) ?? { name, where, bytes: 0 };
+      entry.bytes += node.selfSize;
+      bySite.set(key, entry);
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  const top = [...bySite.values()]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 25)
+    .map((x) => ({ name: x.name, where: x.where, selfKB: x.bytes / 1024, selfPercent: total > 0 ? (100 * x.bytes) / total : 0 }));
+  return { totalKB: total / 1024, top };
 }
 
 /**
@@ -400,17 +434,25 @@ async function main(): Promise<void> {
     async (session) => ((await session.post("Profiler.stop")) as { profile: CpuProfile }).profile,
     summarise,
   );
-  // Allocation sampling (V8's sampling heap profiler, objects collected since included): bytes
-  // allocated by call site, written as a .heapprofile (used by --alloc-profile).
-  recorder(
-    "alloc",
-    async (session) => {
-      await session.post("HeapProfiler.enable");
-      await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
-    },
-    async (session) => ((await session.post("HeapProfiler.stopSampling")) as { profile: unknown }).profile,
-    () => ({}),
-  );
+  // Allocation sampling (V8's sampling heap profiler): bytes allocated by call site, written as a
+  // .heapprofile (used by --alloc-profile). `alloc` keeps every sample (objects collected since
+  // included); `survivors` drops the samples of objects a scavenge collected, so what remains is
+  // what outlived the young generation (promoted, then collected by a major GC or still alive):
+  // the allocations that fill the old generation and bring on major collections.
+  for (const [name, minor] of [
+    ["alloc", true],
+    ["survivors", false],
+  ] as const) {
+    recorder(
+      name,
+      async (session) => {
+        await session.post("HeapProfiler.enable");
+        await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: minor } as never);
+      },
+      async (session) => ((await session.post("HeapProfiler.stopSampling")) as { profile: { head: SamplingHeapNode } }).profile,
+      summariseHeap,
+    );
+  }
 
   serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     process.stdout.write(`BENCH_READY ${info.port}\n`);
