@@ -43,9 +43,19 @@ export interface CompiledCampaign {
   readonly indexKeys: readonly string[] | undefined;
   /** Scratch mark used to de-duplicate candidates within one request without allocating a Set. */
   seen: number;
+  /**
+   * The campaign itself: a compiled campaign is its own index entry in every placement where all
+   * its units fit (most of them), so the index holds no entry object per campaign and placement
+   * (at 100k campaigns, ~150k objects fewer for every major collection to mark, and one pointer
+   * fewer to chase per draw).
+   */
+  readonly campaign: CompiledCampaign;
 }
 
-/** A campaign as a candidate of one placement: the units it may show there. */
+/**
+ * A campaign as a candidate of one placement: the units it may show there. The compiled campaign
+ * itself when they are all its units, else an object of its own.
+ */
 export interface PlacementEntry {
   readonly campaign: CompiledCampaign;
   readonly units: readonly Unit[];
@@ -128,7 +138,7 @@ const wordSets = new Interner<ReadonlySet<string>>();
 function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[], trees: TargetingMemo): CompiledCampaign {
   const labels = [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))];
   const indexKeys = requiredIndexKeys(c.targeting);
-  return {
+  const compiled: { -readonly [K in keyof CompiledCampaign]: CompiledCampaign[K] } = {
     id: c.id,
     source: c,
     advertiserId: c.advertiserId,
@@ -148,7 +158,11 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     units,
     indexKeys: indexKeys ? indexKeyLists.get(hashStrings(indexKeys), (k) => sameItems(k, indexKeys), () => indexKeys) : undefined,
     seen: 0,
+    // Set just below; present from the start so every compiled campaign has one shape.
+    campaign: undefined as unknown as CompiledCampaign,
   };
+  compiled.campaign = compiled;
+  return compiled;
 }
 
 /**
@@ -330,6 +344,7 @@ function entryIn(c: CompiledCampaign, placementId: string, formats: ReadonlySet<
   if (!c.active || !c.placements.has(placementId)) return undefined;
   const fitting = fittingUnits(c.units, formats);
   if (fitting.length === 0) return undefined;
+  if (fitting === c.units) return c;
   return c.indexKeys ? { campaign: c, units: fitting, indexKeys: c.indexKeys } : { campaign: c, units: fitting };
 }
 

@@ -12,6 +12,7 @@ import {
   firstIneligibility,
   ineligibility,
   type CompiledCampaign,
+  type CompiledPlacement,
   type EligibilityInput,
   type IneligibilityCode,
   type PlacementEntry,
@@ -86,6 +87,22 @@ describe("compileCatalog", () => {
     expect([...c.excludedKeywords]).toEqual(["boko haram"]);
     expect(c.caps).toEqual([{ limit: 3, windowSeconds: 86_400, label: "1d" }]);
     expect(c.units.map((u) => u.id)).toEqual(["u1", "u2"]);
+  });
+
+  it("indexes a campaign as itself where all its units fit, and as an entry of the fitting units elsewhere", () => {
+    const snapshot = snapshotOf({
+      placements: [aPlacement({ id: "cards", formats: ["native-card"] }), aPlacement({ id: "both", formats: ["native-card", "native-inline"] })],
+      campaigns: [aCampaign({ placements: ["cards", "both"] })],
+      units: [aUnit({ id: "u1" }), aUnit({ id: "u2", format: "native-inline" })],
+    });
+    const c = compiledCampaign(snapshot, "acme-spring");
+    expect(c.campaign).toBe(c);
+    const [inBoth] = openEntries(snapshot.placements.get("both") as CompiledPlacement);
+    expect(inBoth).toBe(c);
+    const [inCards] = openEntries(snapshot.placements.get("cards") as CompiledPlacement);
+    expect(inCards).not.toBe(c);
+    expect(inCards?.campaign).toBe(c);
+    expect(inCards?.units.map((u) => u.id)).toEqual(["u1"]);
   });
 
   it("gives an unbounded flight infinite bounds", () => {
