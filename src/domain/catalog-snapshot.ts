@@ -135,10 +135,82 @@ const capLists = new Interner<readonly CompiledCap[]>();
 const indexKeyLists = new HashInterner<readonly string[]>();
 const wordSets = new Interner<ReadonlySet<string>>();
 
+type CampaignParts = Omit<CompiledCampaign, "startMs" | "endMs" | "seen" | "campaign">;
+
+/**
+ * A compiled campaign. Its flight bounds are kept as whole seconds and the milliseconds left over
+ * (small integers, stored in the object itself) and read as `startMs`/`endMs`: V8 keeps a number
+ * field that holds fractional or large values, such as a date in milliseconds, as a separate boxed
+ * number per object, which at 100k campaigns was 200k objects for every major collection to mark.
+ * Dates after 2038 (seconds past 2^31) are stored boxed again, with the same values.
+ */
+class CompiledCampaignObject implements CompiledCampaign {
+  readonly id: string;
+  readonly source: Campaign;
+  readonly advertiserId: string;
+  readonly advertiserName: string;
+  readonly labels: readonly string[];
+  readonly tierRank: number;
+  readonly weight: number;
+  readonly active: boolean;
+  readonly placements: ReadonlySet<string>;
+  readonly targeting: CompiledTargeting;
+  readonly excludedTopics: ReadonlySet<string>;
+  readonly excludedKeywords: ReadonlySet<string>;
+  readonly caps: readonly CompiledCap[];
+  readonly hasGoal: boolean;
+  readonly units: readonly Unit[];
+  readonly indexKeys: readonly string[] | undefined;
+  seen = 0;
+  readonly campaign: CompiledCampaign;
+  private readonly hasStart: boolean;
+  private readonly startS: number;
+  private readonly startRest: number;
+  private readonly hasEnd: boolean;
+  private readonly endS: number;
+  private readonly endRest: number;
+
+  constructor(parts: CampaignParts, startMs: number | undefined, endMs: number | undefined) {
+    this.id = parts.id;
+    this.source = parts.source;
+    this.advertiserId = parts.advertiserId;
+    this.advertiserName = parts.advertiserName;
+    this.labels = parts.labels;
+    this.tierRank = parts.tierRank;
+    this.weight = parts.weight;
+    this.active = parts.active;
+    this.placements = parts.placements;
+    this.targeting = parts.targeting;
+    this.excludedTopics = parts.excludedTopics;
+    this.excludedKeywords = parts.excludedKeywords;
+    this.caps = parts.caps;
+    this.hasGoal = parts.hasGoal;
+    this.units = parts.units;
+    this.indexKeys = parts.indexKeys;
+    this.campaign = this;
+    this.hasStart = startMs !== undefined;
+    this.startS = startMs === undefined ? 0 : Math.floor(startMs / 1000);
+    this.startRest = startMs === undefined ? 0 : startMs - this.startS * 1000;
+    this.hasEnd = endMs !== undefined;
+    this.endS = endMs === undefined ? 0 : Math.floor(endMs / 1000);
+    this.endRest = endMs === undefined ? 0 : endMs - this.endS * 1000;
+  }
+
+  /** The flight's start in epoch ms; -Infinity without one. */
+  get startMs(): number {
+    return this.hasStart ? this.startS * 1000 + this.startRest : -Infinity;
+  }
+
+  /** The flight's end in epoch ms; Infinity without one. */
+  get endMs(): number {
+    return this.hasEnd ? this.endS * 1000 + this.endRest : Infinity;
+  }
+}
+
 function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units: readonly Unit[], trees: TargetingMemo): CompiledCampaign {
   const labels = [...new Set((advertiser?.competitiveLabels ?? []).map(normalizeWord))];
   const indexKeys = requiredIndexKeys(c.targeting);
-  const compiled: { -readonly [K in keyof CompiledCampaign]: CompiledCampaign[K] } = {
+  const parts: CampaignParts = {
     id: c.id,
     source: c,
     advertiserId: c.advertiserId,
@@ -147,8 +219,6 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     tierRank: TIER_RANK[c.tier],
     weight: c.weight,
     active: c.status === "active",
-    startMs: c.startAt ? Date.parse(c.startAt) : -Infinity,
-    endMs: c.endAt ? Date.parse(c.endAt) : Infinity,
     placements: placementSets.get(JSON.stringify(c.placements), () => new Set(c.placements)),
     targeting: compileTargeting(c.targeting, trees),
     excludedTopics: wordSet(c.exclusions?.topics),
@@ -157,12 +227,8 @@ function compileCampaign(c: Campaign, advertiser: Advertiser | undefined, units:
     hasGoal: c.goal !== undefined,
     units,
     indexKeys: indexKeys ? indexKeyLists.get(hashStrings(indexKeys), (k) => sameItems(k, indexKeys), () => indexKeys) : undefined,
-    seen: 0,
-    // Set just below; present from the start so every compiled campaign has one shape.
-    campaign: undefined as unknown as CompiledCampaign,
   };
-  compiled.campaign = compiled;
-  return compiled;
+  return new CompiledCampaignObject(parts, c.startAt ? Date.parse(c.startAt) : undefined, c.endAt ? Date.parse(c.endAt) : undefined);
 }
 
 /**

@@ -288,6 +288,19 @@ describe("ineligibility", () => {
     expect(codes(check({ startAt: "2026-11-27T12:00:00Z" }, { nowMs: NOW_MS - 1 }))).toEqual(["OUT_OF_FLIGHT"]);
   });
 
+  it("keeps flight bounds to the millisecond, before 1970 and after 2038 too", () => {
+    const startAt = "2026-11-27T11:59:59.250Z";
+    const endAt = "2026-11-27T12:00:00.750Z";
+    expect(check({ startAt, endAt }, { nowMs: Date.parse(startAt) })).toEqual([]);
+    expect(codes(check({ startAt, endAt }, { nowMs: Date.parse(startAt) - 1 }))).toEqual(["OUT_OF_FLIGHT"]);
+    expect(check({ startAt, endAt }, { nowMs: Date.parse(endAt) })).toEqual([]);
+    expect(codes(check({ startAt, endAt }, { nowMs: Date.parse(endAt) + 1 }))).toEqual(["OUT_OF_FLIGHT"]);
+    for (const at of ["1969-12-31T23:59:59.999Z", "1901-01-01T00:00:00.001Z", "2038-01-19T03:14:08.500Z", "2099-12-31T23:59:59.999Z"]) {
+      const c = compiledCampaign(snapshotOf({ campaigns: [aCampaign({ startAt: at, endAt: at })] }), "acme-spring");
+      expect([c.startMs, c.endMs]).toEqual([Date.parse(at), Date.parse(at)]);
+    }
+  });
+
   it("reports PLACEMENT_MISMATCH with the placement a campaign does not list", () => {
     expect(check({ placements: ["end"] }, { units: [aUnit({ id: "u", campaignId: "c" })] })).toEqual([{ code: "PLACEMENT_MISMATCH", detail: "mid" }]);
   });
