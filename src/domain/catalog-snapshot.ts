@@ -18,6 +18,7 @@ import type { PageContext } from "./context.js";
 import { TIER_RANK } from "./selection.js";
 import { compileTargeting, findFailingNode, matchesTargeting, requiredIndexKeys, type CompiledTargeting, pageIndexKeys, type TargetingMemo } from "./targeting.js";
 import { normalizeWord } from "./context.js";
+import { LayeredMap } from "./layered-map.js";
 import type { TargetingNode } from "./catalog-schema.js";
 
 export interface CompiledCampaign {
@@ -373,15 +374,19 @@ function* changedSteps(doc: CatalogDocument, version: number, previous: CatalogS
     unitsOf.get(u.campaignId)?.push(u);
     if (++n % STEP === 0) yield;
   }
-  const campaigns = yield* copyMap(previous.campaigns);
+  const overrides = new Map<string, CompiledCampaign | undefined>();
   const changed: string[] = [];
   for (const id of affected) {
     const source = campaignSource.has(id) ? campaignSource.get(id) : previous.campaigns.get(id)?.source;
     if (source === undefined) continue; // a unit of a campaign that does not exist
     changed.push(id);
-    if (source === null) campaigns.delete(id);
-    else campaigns.set(id, compileCampaign(source, advertisers.get(source.advertiserId), unitsOf.get(id) ?? NO_UNITS, new Map()));
+    overrides.set(id, source === null ? undefined : compileCampaign(source, advertisers.get(source.advertiserId), unitsOf.get(id) ?? NO_UNITS, new Map()));
   }
+  // The previous campaigns with the changed ones laid over them, not a copy: at 100k campaigns a
+  // copy per edit was a new 100k-entry table (several MB) for the old generation to take, which
+  // made major collections, and their stalls, likelier in windows with edits than without.
+  const layered = LayeredMap.over(previous.campaigns, overrides);
+  const campaigns = layered.layerSize > CAMPAIGN_LAYER_MAX ? yield* copyMap(layered) : layered;
   yield;
   const placements = new Map<string, CompiledPlacement>();
   for (const [id, before] of previous.placements) {
@@ -390,6 +395,12 @@ function* changedSteps(doc: CatalogDocument, version: number, previous: CatalogS
   }
   return { version, advertisers, placements, campaigns };
 }
+
+/**
+ * Campaigns changed since the last full copy of the campaigns map, past which the next edit copies
+ * it (in slices): a layer this size costs a lookup in a small map per read.
+ */
+const CAMPAIGN_LAYER_MAX = 1024;
 
 /** A copy of a map, in slices (a 100k-entry map copied in one go blocks for tens of ms). */
 function* copyMap<K, V>(source: ReadonlyMap<K, V>): Generator<void, Map<K, V>> {

@@ -594,4 +594,39 @@ describe("compileCatalog with a previous snapshot", () => {
       { seed: 20261127, numRuns: 300 },
     );
   });
+
+  it("applies a long series of single-campaign edits and removals as a full compile would, past the point where the campaigns map is copied again", () => {
+    const specs = fc.sample(specArb, { numRuns: 1300, seed: 77 });
+    const id = (i: number) => `c${String(i).padStart(4, "0")}`;
+    let doc = aCatalog({ advertisers, placements, campaigns: specs.map((s, i) => campaignOf(id(i), s)), units: specs.map((s, i) => unitOf(id(i), s)) });
+    let snapshot = compileCatalog(doc, 1);
+    for (let step = 1; step <= 1200; step++) {
+      // Each step edits or removes a campaign not touched before (1,200 distinct ids), with its unit.
+      const cid = id((step * 7) % 1300);
+      const spec = specs[(step * 13) % 1300] as Spec;
+      const removed = step % 10 === 0;
+      const campaign = doc.campaigns.find((c) => c.id === cid) as Campaign;
+      const unit = doc.units.find((u) => u.campaignId === cid) as Unit;
+      const [after, afterUnit] = removed ? [null, null] : [campaignOf(cid, { ...spec, weight: spec.weight + step }), unitOf(cid, spec)];
+      const next = aCatalog({
+        advertisers,
+        placements,
+        campaigns: after ? doc.campaigns.map((c) => (c === campaign ? after : c)) : doc.campaigns.filter((c) => c !== campaign),
+        units: afterUnit ? doc.units.map((u) => (u === unit ? afterUnit : u)) : doc.units.filter((u) => u !== unit),
+      });
+      const changes = [
+        { kind: "campaign" as const, id: cid, before: campaign, after },
+        { kind: "unit" as const, id: unit.id, before: unit, after: afterUnit },
+      ];
+      snapshot = compileCatalog(next, step + 1, snapshot, changes);
+      doc = next;
+      if (step % 400 === 0) {
+        const scratch = compileCatalog(doc, step + 1);
+        expect(shape(snapshot)).toEqual(shape(scratch));
+        expect([...snapshot.campaigns.keys()]).toEqual([...scratch.campaigns.keys()]);
+        expect(snapshot.campaigns.size).toBe(scratch.campaigns.size);
+        for (const [cid, c] of scratch.campaigns) expect(snapshot.campaigns.get(cid)?.source).toBe(c.source);
+      }
+    }
+  });
 });
