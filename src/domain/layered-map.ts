@@ -68,18 +68,35 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   *keys(): MapIterator<K> {
-    for (const [k] of this.entries()) yield k;
+    for (const k of this.base.keys()) {
+      const over = this.layer.get(k);
+      if (over !== REMOVED) yield k;
+    }
+    for (const [k, v] of this.layer) if (v !== REMOVED && !this.base.has(k)) yield k;
   }
 
   *values(): MapIterator<V> {
-    for (const [, v] of this.entries()) yield v;
+    for (const [k, v] of this.base) {
+      const over = this.layer.get(k);
+      if (over === undefined && !this.layer.has(k)) yield v;
+      else if (over !== REMOVED) yield over as V;
+    }
+    for (const [k, v] of this.layer) if (v !== REMOVED && !this.base.has(k)) yield v;
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
     return this.entries();
   }
 
+  /** Without an iterator (no allocation per entry). */
   forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
-    for (const [k, v] of this.entries()) callback.call(thisArg, v, k, this);
+    this.base.forEach((v, k) => {
+      const over = this.layer.get(k);
+      if (over === undefined && !this.layer.has(k)) callback.call(thisArg, v, k, this);
+      else if (over !== REMOVED) callback.call(thisArg, over as V, k, this);
+    });
+    this.layer.forEach((v, k) => {
+      if (v !== REMOVED && !this.base.has(k)) callback.call(thisArg, v, k, this);
+    });
   }
 }

@@ -20,32 +20,6 @@ export interface PacingService {
   stop(): void;
 }
 
-/**
- * The active campaigns with a goal, once per snapshot and in slices: walking 100k compiled
- * campaigns touches most of a large heap (~60–100 ms in one block on the benchmark machine), and
- * the refresh runs every couple of seconds.
- */
-const goalIdsBySnapshot = new WeakMap<CatalogSnapshot, Promise<string[]>>();
-
-function goalCampaignIds(snapshot: CatalogSnapshot): Promise<string[]> {
-  let ids = goalIdsBySnapshot.get(snapshot);
-  if (!ids) {
-    ids = runInSlices(
-      (function* () {
-        const out: string[] = [];
-        let n = 0;
-        for (const c of snapshot.campaigns.values()) {
-          if (c.active && c.source.goal) out.push(c.id);
-          if (++n % 1024 === 0) yield;
-        }
-        return out;
-      })(),
-    );
-    goalIdsBySnapshot.set(snapshot, ids);
-  }
-  return ids;
-}
-
 export function createPacingService(deps: {
   reports: ReportStore;
   catalog: { current(): CatalogSnapshot };
@@ -75,7 +49,7 @@ export function createPacingService(deps: {
       local.set(campaignId, (local.get(campaignId) ?? 0) + 1);
     },
     async refresh() {
-      const ids = await goalCampaignIds(deps.catalog.current());
+      const ids = deps.catalog.current().goalCampaignIds;
       // Serves noted before the read are included in it; those noted while it runs are kept.
       const pending = new Map(local);
       const totals = await deps.reports.totals(ids);

@@ -584,6 +584,7 @@ describe("compileCatalog with a previous snapshot", () => {
         expect(shape(viaChanges)).toEqual(shape(scratch));
         expect([...viaChanges.campaigns.keys()]).toEqual([...scratch.campaigns.keys()]);
         expect([...viaChanges.advertisers.values()]).toEqual([...scratch.advertisers.values()]);
+        expect([...viaChanges.goalCampaignIds].sort()).toEqual([...scratch.goalCampaignIds].sort());
         const compiled = (snap: ReturnType<typeof compileCatalog>) => [...snap.campaigns].map(([id, c]) => [id, c.labels, c.advertiserName, c.units.map((u) => u.id), c.weight, c.active]);
         expect(compiled(viaChanges)).toEqual(compiled(scratch));
         expect(compiled(patched)).toEqual(compiled(scratch));
@@ -593,6 +594,23 @@ describe("compileCatalog with a previous snapshot", () => {
       }),
       { seed: 20261127, numRuns: 300 },
     );
+  });
+
+  it("keeps the ids of the active campaigns with a goal, through edits and removals applied as changes", () => {
+    const goal = { impressions: 1000, pacing: "even" as const };
+    const campaigns = [aCampaign({ id: "g1", goal }), aCampaign({ id: "g2", goal, status: "paused" }), aCampaign({ id: "n3" })];
+    const units = campaigns.map((c) => aUnit({ id: `u-${c.id}`, campaignId: c.id }));
+    const doc1 = aCatalog({ advertisers, placements: [aPlacement()], campaigns, units });
+    const first = compileCatalog(doc1, 1);
+    expect(first.goalCampaignIds).toEqual(["g1"]);
+    const doc2 = aCatalog({ ...doc1, campaigns: [aCampaign({ id: "g1", goal, status: "paused" }), campaigns[1] as Campaign, aCampaign({ id: "n3", goal })] });
+    const second = compileCatalog(doc2, 2, first, entityChanges(doc1, doc2));
+    expect(second.goalCampaignIds).toEqual(["n3"]);
+    const doc3 = aCatalog({ ...doc2, campaigns: doc2.campaigns.filter((c) => c.id !== "n3"), units: units.filter((u) => u.campaignId !== "n3") });
+    const third = compileCatalog(doc3, 3, second, entityChanges(doc2, doc3));
+    expect(third.goalCampaignIds).toEqual([]);
+    expect(compileCatalog(doc3, 3).goalCampaignIds).toEqual([]);
+    expect([...compileCatalog(doc2, 2).goalCampaignIds]).toEqual(["n3"]);
   });
 
   it("applies a long series of single-campaign edits and removals as a full compile would, past the point where the campaigns map is copied again", () => {
