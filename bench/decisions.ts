@@ -881,12 +881,15 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     );
     const changes: ChangeResult[] = [];
     for (let w = 0; w < opts.changeWindows; w++) {
-      const change = await changeUnderLoad(server, activeCampaigns, () =>
-        fixedRate({ ...common, url: decisionUrl, duration: opts.quick ? 2.5 : Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
+      const change = await changeUnderLoad(
+        server,
+        activeCampaigns,
+        () => fixedRate({ ...common, url: decisionUrl, duration: opts.quick ? 2.5 : Math.max(4, Math.min(opts.duration, 8)), requests: decisionRequests(pool, counter) }, rate, opts.connections),
+        w % 2 === 1,
       );
       changes.push(change);
       process.stderr.write(
-        `  change under load${opts.changeWindows > 1 ? ` (${w + 1}/${opts.changeWindows})` : ""}: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
+        `  change under load${opts.changeWindows > 1 ? ` (${w + 1}/${opts.changeWindows}${change.patchesFirst ? ", PATCHes first" : ""})` : ""}: ${change.patches.length} PATCHes ${change.patches.map((p) => fmt(p, 0)).join(", ")} ms; event loop max ${fmt(change.loopMaxMs, 1)} ms (p99 ${fmt(change.loopP99Ms, 1)}); ` +
           `decisions p99 ${fmt(change.load.latencyMs.p99, 1)} ms, max ${fmt(change.load.latencyMs.max, 1)} ms, non-2xx ${change.load.non2xx}; ` +
           `major GCs ${change.gc.major.n} (longest ${fmt(change.gc.major.maxMs, 1)} ms), longest scavenge ${fmt(change.gc.minor.maxMs, 1)} ms; ` +
           `without changes: event loop max ${fmt(change.control.loopMaxMs, 1)} ms, decisions p99 ${fmt(change.control.load.latencyMs.p99, 1)} ms, ` +
@@ -981,52 +984,69 @@ interface ChangeResult {
   gc: Record<GcKind, { n: number; ms: number; maxMs: number }>;
   /** Gaps of ≥ 20 ms in the event loop, and where their time went. */
   stalls: StallFigures;
+  /** Whether the window with PATCHes ran before the control window (every second window of `--change-windows`). */
+  patchesFirst: boolean;
   versionsApplied: number;
   load: LoadResult;
-  /** The same load just before, without changes: what the load alone does to the event loop. */
+  /** The same load without changes, just before (or after, `patchesFirst`): what the load alone does to the event loop. */
   control: { loopMaxMs: number; loopP99Ms: number; gc: ChangeResult["gc"]; stalls: StallFigures; load: LoadResult };
 }
 
 /**
  * Three single-campaign PATCHes (weight), half a second apart from 0.5 s in, while `load` sends decisions at a
  * fixed rate: the PATCH times (each returns once this instance has rebuilt its snapshot) and the
- * server's longest event-loop stall in the window.
+ * server's longest event-loop stall in the window; and the same load without changes (the control
+ * window), before it or, with `patchesFirst`, after it. `--change-windows` alternates the order, so
+ * that where the major collections fall says whether the edits bring them on or the windows' order
+ * does.
  */
-async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: string }[], load: () => Promise<LoadResult>): Promise<ChangeResult> {
+async function changeUnderLoad(server: BenchServer, campaigns: readonly { id: string }[], load: () => Promise<LoadResult>, patchesFirst = false): Promise<ChangeResult> {
   type LoopStats = { maxMs: number; p99Ms: number; gc: ChangeResult["gc"]; stalls: StallFigures };
-  await drain(server.base);
-  await call(`${server.base}/__bench/loop/start`, { method: "POST" });
-  const controlLoad = await load();
-  const control = (await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json()) as LoopStats;
-  await drain(server.base);
-  await call(`${server.base}/__bench/loop/start`, { method: "POST" });
-  const running = load();
+  const window = async <T>(run: () => Promise<T>): Promise<{ result: T; stats: LoopStats }> => {
+    await drain(server.base);
+    await call(`${server.base}/__bench/loop/start`, { method: "POST" });
+    const result = await run();
+    const stats = (await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json()) as LoopStats;
+    return { result, stats };
+  };
   const patches: number[] = [];
-  await sleep(500);
-  for (let i = 0; i < 3; i++) {
-    const id = (campaigns[(i * 7919) % campaigns.length] as { id: string }).id;
-    const t = performance.now();
-    const res = await call(`${server.base}/v1/admin/campaigns/${encodeURIComponent(id)}`, {
-      method: "PATCH",
-      headers: { "content-type": "application/json", authorization: `Bearer ${server.adminKey}` },
-      body: JSON.stringify({ weight: 50 + i }),
-    });
-    await res.text();
-    if (res.status !== 200) throw new Error(`PATCH ${id} answered ${res.status}`);
-    patches.push(performance.now() - t);
+  const withPatches = async (): Promise<LoadResult> => {
+    const running = load();
     await sleep(500);
+    for (let i = 0; i < 3; i++) {
+      const id = (campaigns[(i * 7919) % campaigns.length] as { id: string }).id;
+      const t = performance.now();
+      const res = await call(`${server.base}/v1/admin/campaigns/${encodeURIComponent(id)}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", authorization: `Bearer ${server.adminKey}` },
+        body: JSON.stringify({ weight: 50 + i }),
+      });
+      await res.text();
+      if (res.status !== 200) throw new Error(`PATCH ${id} answered ${res.status}`);
+      patches.push(performance.now() - t);
+      await sleep(500);
+    }
+    return running;
+  };
+  let control: { result: LoadResult; stats: LoopStats };
+  let during: { result: LoadResult; stats: LoopStats };
+  if (patchesFirst) {
+    during = await window(withPatches);
+    control = await window(load);
+  } else {
+    control = await window(load);
+    during = await window(withPatches);
   }
-  const result = await running;
-  const during = (await (await call(`${server.base}/__bench/loop/stop`, { method: "POST" })).json()) as LoopStats;
   return {
     patches,
-    loopMaxMs: during.maxMs,
-    loopP99Ms: during.p99Ms,
-    gc: during.gc,
-    stalls: during.stalls,
+    patchesFirst,
+    loopMaxMs: during.stats.maxMs,
+    loopP99Ms: during.stats.p99Ms,
+    gc: during.stats.gc,
+    stalls: during.stats.stalls,
     versionsApplied: patches.length,
-    load: result,
-    control: { loopMaxMs: control.maxMs, loopP99Ms: control.p99Ms, gc: control.gc, stalls: control.stalls, load: controlLoad },
+    load: during.result,
+    control: { loopMaxMs: control.stats.maxMs, loopP99Ms: control.stats.p99Ms, gc: control.stats.gc, stalls: control.stats.stalls, load: control.result },
   };
 }
 
