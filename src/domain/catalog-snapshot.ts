@@ -149,6 +149,10 @@ type CampaignParts = Omit<CompiledCampaign, "startMs" | "endMs" | "seen" | "camp
  * field that holds fractional or large values, such as a date in milliseconds, as a separate boxed
  * number per object, which at 100k campaigns was 200k objects for every major collection to mark.
  * Dates after 2038 (seconds past 2^31) are stored boxed again, with the same values.
+ *
+ * The fields are declared and assigned one by one rather than copied in with `Object.assign`:
+ * V8 sizes an instance for the fields its class declares, and properties added beyond them go to
+ * a separate property array per object (measured: one more object per campaign).
  */
 class CompiledCampaignObject implements CompiledCampaign {
   readonly id: string;
