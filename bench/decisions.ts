@@ -39,6 +39,7 @@ import autocannon from "autocannon";
 import { generateCatalog, type CatalogShape } from "./catalog.js";
 import { redisDelta, sampleRedis, startRedis, freePort, type BenchRedis, type CommandStat, type RedisSample } from "./redis.js";
 import { createDecisionPool, type DecisionPool } from "./requests.js";
+import type { Stall } from "./server.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -962,7 +963,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
 interface StallFigures {
   count: number;
   totalMs: number;
-  longest: { atMs: number; gapMs: number; onCpuMs: number; waitingMs: number; stolenMs: number; gcMs: number; gcKinds: string[] }[];
+  longest: Stall[];
 }
 
 /** "n, the longest: gap (on CPU x, of it GC y; waiting for a CPU z; stolen w)" for the three longest. */

@@ -108,13 +108,9 @@ function summarise(profile: CpuProfile): {
     const hits = node.hitCount ?? 0;
     if (hits === 0 || node.callFrame.functionName === "(idle)") continue;
     busy += hits;
-    const frame = original(node.callFrame);
+    const { frame, name, where, key } = site(node.callFrame);
     const a = area(frame.url, node.callFrame.functionName);
     byArea.set(a, (byArea.get(a) ?? 0) + hits);
-    const url = frame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(frame.url)) : frame.url;
-    const where = url ? `${url}:${frame.lineNumber + 1}` : "";
-    const name = node.callFrame.functionName || "(anonymous)";
-    const key = `${name} ${where}`;
     const entry = byFrame.get(key) ?? { name, where, hits: 0 };
     entry.hits += hits;
     byFrame.set(key, entry);
@@ -130,6 +126,15 @@ function summarise(profile: CpuProfile): {
   return { totalMs: busy * msPerSample, top, byArea: areas };
 }
 
+/** A profile frame's function and source location (source-mapped, relative to the project), and a key for both. */
+function site(callFrame: CpuProfile["nodes"][number]["callFrame"]): { frame: { url: string; lineNumber: number }; name: string; where: string; key: string } {
+  const frame = original(callFrame);
+  const url = frame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(frame.url)) : frame.url;
+  const where = url ? `${url}:${frame.lineNumber + 1}` : "";
+  const name = callFrame.functionName || "(anonymous)";
+  return { frame, name, where, key: `${name} ${where}` };
+}
+
 interface SamplingHeapNode {
   callFrame: CpuProfile["nodes"][number]["callFrame"];
   selfSize: number;
@@ -143,11 +148,7 @@ function summariseHeap(profile: { head: SamplingHeapNode }): { totalKB: number; 
   const visit = (node: SamplingHeapNode): void => {
     if (node.selfSize > 0) {
       total += node.selfSize;
-      const frame = original(node.callFrame);
-      const url = frame.url.startsWith("file://") ? relative(ROOT, fileURLToPath(frame.url)) : frame.url;
-      const where = url ? `${url}:${frame.lineNumber + 1}` : "";
-      const name = node.callFrame.functionName || "(anonymous)";
-      const key = `${name} ${where}`;
+      const { name, where, key } = site(node.callFrame);
       const entry = bySite.get(key) ?? { name, where, bytes: 0 };
       entry.bytes += node.selfSize;
       bySite.set(key, entry);
