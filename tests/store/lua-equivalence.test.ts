@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeOutcomes, walkPlan, type PlanCandidate, type PlanCounter, type SelectionPlan } from "../../src/domain/selection.js";
 import { createKeys, type Keys } from "../../src/store/keys.js";
-import { encodePlan } from "../../src/store/lua/serve.js";
+import { serveScriptArgs } from "../../src/store/lua/serve.js";
 import { createRedisClient, type SpRedis } from "../../src/store/redis/client.js";
 import { createRedisCapStore } from "../../src/store/redis/redis-stores.js";
 import { redisOrFail } from "../helpers/redis-server.js";
@@ -18,9 +18,11 @@ const redis = await redisOrFail();
 const SEED = 20261127;
 const RUNS = 400;
 
-const CAMPAIGNS = ["c0", "c1", "c2", "c3", "c4", "c5"] as const;
-const ADVERTISERS = ["a0", "a1", "a2"] as const;
-const LABELS = ["l0", "l1", "l2"] as const;
+// Catalog ids are always `[a-z0-9_-]`, but the script must not depend on it: some names here are
+// ones the plan's text cannot hold as they are (passed as separate arguments), labels are free text.
+const CAMPAIGNS = ["c0", "c1", "c2", "c 3;", "#4", "C5|é"] as const;
+const ADVERTISERS = ["a0", "a1", "a,2:"] as const;
+const LABELS = ["l0", "l 1;|#2,", "\u0142\n\"2"] as const;
 /** 0 is a lifetime counter. */
 const WINDOWS = [0, 1, 3600, 86400, 604800] as const;
 const USERS = ["user-a", "user-b"] as const;
@@ -167,7 +169,7 @@ describe.skipIf(!redis)("the Lua serve script is equivalent to walkPlan", () => 
         if (c.plan.candidates.length === 0) return;
         const { counterKeys } = await prepare(c);
         const before = await valuesOf(counterKeys);
-        const digits = await client.spServe(counterKeys.length, ...counterKeys, encodePlan(c.plan), "0");
+        const digits = await client.spServe(counterKeys.length, ...counterKeys, ...serveScriptArgs(c.plan, { write: false }));
         expect(decodeOutcomes(digits)).toEqual(walkPlan(c.plan, (i) => before[i] ?? 0).outcomes);
         expect(await valuesOf(counterKeys)).toEqual(before);
         const present = await Promise.all(counterKeys.map((k) => client.exists(k)));
@@ -243,5 +245,41 @@ describe.skipIf(!redis)("the Lua serve script is equivalent to walkPlan", () => 
     expect(await client.pfcount(keys.hourReach("cr", record.hour))).toBe(2);
     expect(await client.pfcount(keys.advertiserDayReach("ar", record.day))).toBe(2);
     expect(await client.hget(keys.dayCounters("cr", record.day), "served")).toBe("3");
+  });
+
+  it("the event log entry is the record's entry plus every winner with its slot id, whatever characters the names hold", async () => {
+    const keys = createKeys(`lua-eq-${++caseSeq}`);
+    const store = createRedisCapStore(client, keys, { hourlyDays: 2, dailyDays: 30, streamMaxLen: 1000 });
+    const odd = 'x "y"\\ #1;|,\u2028é';
+    const plan: SelectionPlan = {
+      slotCapacity: [1, 2],
+      counters: [],
+      candidates: [
+        { slot: 0, campaignId: "c-1", unitId: "u-1", advertiserId: "a-1", labels: [odd], caps: [] },
+        { slot: 1, campaignId: odd, unitId: `${odd}u`, advertiserId: `${odd}a`, labels: [], caps: [] },
+        { slot: 1, campaignId: "c-3", unitId: "u-3", advertiserId: "a-1", labels: [], caps: [] },
+      ],
+    };
+    const entry = { type: "served", decisionId: "d-odd", pageUrl: "https://news.example/a?b=\"c\"&d=</script>", country: null };
+    const outcomes = await store.serve({
+      plan,
+      userHash: "user-1",
+      decisionId: "d-odd",
+      nowMs: 0,
+      slotIds: ["mid:1", "end.1"],
+      record: { hour: "2026112707", day: "20261127", entry },
+    });
+    expect(outcomes).toEqual(["won", "won", "won"]);
+    const [[, fields]] = (await client.xrange(keys.events, "-", "+")) as [string, string[]][] as [[string, string[]]];
+    expect(fields[0]).toBe("e");
+    expect(JSON.parse(fields[1] as string)).toEqual({
+      ...entry,
+      units: [
+        { slotId: "mid:1", campaignId: "c-1", advertiserId: "a-1", unitId: "u-1" },
+        { slotId: "end.1", campaignId: odd, advertiserId: `${odd}a`, unitId: `${odd}u` },
+        { slotId: "end.1", campaignId: "c-3", advertiserId: "a-1", unitId: "u-3" },
+      ],
+    });
+    expect(await client.hget(keys.dayCounters(odd, "20261127"), `u:${odd}u:served`)).toBe("1");
   });
 });

@@ -8,7 +8,7 @@ import { APPLY_IN_PLACE_MAX_CHANGES, applyChanges, PLURAL } from "../../domain/c
 import { convenienceWrites } from "../catalog-writes.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
 import type { Keys } from "../keys.js";
-import { encodePlan, encodeRecord } from "../lua/serve.js";
+import { recordArgs, serveScriptArgs } from "../lua/serve.js";
 import type {
   AuditEntry,
   AuditStore,
@@ -261,11 +261,14 @@ export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: Reten
       if (request.plan.candidates.length === 0) return [];
       const k = counterKeys(request);
       if (request.pageView) k.push(keys.pageView(request.pageView, request.userHash));
-      const record = options.cluster ? "" : encodeRecord(request, keys, retention);
-      const pvTtl = request.pageView ? String(request.pageViewTtlSeconds ?? 1800) : "";
-      // Real time, not the service's clock: this is about the I/O deadline, not business time.
-      const deadline = options.serveDeadlineMs === undefined ? "" : String(Date.now() + options.serveDeadlineMs + SERVE_CLOCK_SKEW_MS);
-      const reply = await redis.spServe(k.length, ...k, encodePlan(request.plan), "1", record, pvTtl, deadline);
+      const args = serveScriptArgs(request.plan, {
+        write: true,
+        pageViewTtlSeconds: request.pageView ? (request.pageViewTtlSeconds ?? 1800) : undefined,
+        // Real time, not the service's clock: this is about the I/O deadline, not business time.
+        deadlineMs: options.serveDeadlineMs === undefined ? undefined : Date.now() + options.serveDeadlineMs + SERVE_CLOCK_SKEW_MS,
+        ...(options.cluster ? {} : { record: recordArgs(request, keys, retention) }),
+      });
+      const reply = await redis.spServe(k.length, ...k, ...args);
       if (reply === "LATE") throw new Error("the serve script started after its deadline; nothing was written");
       const outcomes = decodeOutcomes(reply);
       if (options.cluster) await writeRecord(request, outcomes);
