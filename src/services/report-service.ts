@@ -58,6 +58,26 @@ export function ctr(clicks: number, impressions: number): number {
   return impressions > 0 ? Math.round((clicks / impressions) * 10_000) / 10_000 : 0;
 }
 
+/**
+ * A campaign's counts in one bucket from its counter hash. Each count is kept per unit
+ * (`u:<unitId>:<field>`, unit ids hold no `:`): the campaign's is their sum. Hashes written before
+ * the campaign-wide fields were dropped (`served`, `impression`, `f:bot`...) hold both, equal; a
+ * hash that only one version of the service wrote to during a rolling deploy holds more under the
+ * units. The larger of the two is the count.
+ */
+export function campaignCounts(h: CounterHash): CounterHash {
+  const units: CounterHash = {};
+  const out: CounterHash = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith("u:")) {
+      const field = k.slice(k.indexOf(":", 2) + 1);
+      units[field] = (units[field] ?? 0) + v;
+    } else out[k] = v;
+  }
+  for (const [field, n] of Object.entries(units)) out[field] = Math.max(out[field] ?? 0, n);
+  return out;
+}
+
 function metrics(h: CounterHash, reach: number): Metrics {
   const impressions = h.impression ?? 0;
   const clicks = h.click ?? 0;
@@ -100,8 +120,8 @@ export function createReportService(deps: { reports: ReportStore; catalog: { cur
     const filtered = emptyFiltered();
     const sum: CounterHash = {};
     const rows = ps.map((p, i) => {
-      const h = hashes[i] ?? {};
-      for (const [k, v] of Object.entries(h)) if (!k.startsWith("u:")) sum[k] = (sum[k] ?? 0) + v;
+      const h = campaignCounts(hashes[i] ?? {});
+      for (const [k, v] of Object.entries(h)) sum[k] = (sum[k] ?? 0) + v;
       return { period: p.label, ...metrics(h, reach.perBucket[i] ?? 0) };
     });
     for (const r of FILTER_REASONS) filtered[r] = sum[`f:${r}`] ?? 0;

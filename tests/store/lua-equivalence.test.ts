@@ -244,7 +244,7 @@ describe.skipIf(!redis)("the Lua serve script is equivalent to walkPlan", () => 
     }
     expect(await client.pfcount(keys.hourReach("cr", record.hour))).toBe(2);
     expect(await client.pfcount(keys.advertiserDayReach("ar", record.day))).toBe(2);
-    expect(await client.hget(keys.dayCounters("cr", record.day), "served")).toBe("3");
+    expect(await client.hgetall(keys.dayCounters("cr", record.day))).toEqual({ "u:ur:served": "3" });
   });
 
   it("the event log entry is the record's entry plus every winner with its slot id, whatever characters the names hold", async () => {

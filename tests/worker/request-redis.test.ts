@@ -62,7 +62,7 @@ describe.skipIf(!redis)("per-request Redis client", () => {
     const stats = await admin.info("commandstats");
     expect(stats).toMatch(/cmdstat_evalsha:calls=3,.*failed_calls=1/);
     expect(stats).toMatch(/cmdstat_eval:calls=1,/);
-    expect(await admin.hget("rr:d", "f:bot")).toBe("3");
+    expect(await admin.hget("rr:d", "u:unit-1:f:bot")).toBe("3");
   });
 
   it("counts a queued command's deadline from the connect, and holds it to that deadline", async () => {

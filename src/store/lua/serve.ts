@@ -26,9 +26,10 @@
  *   [9] user hash or "", [10] / [11] hourly / daily TTL seconds, [12] event stream key,
  *   [13] stream MAXLEN, [14] the slot ids as JSON strings, one per line, [15] the event entry's JSON
  *   without its closing brace (the script appends `"units":[...]}`).
- *   For every winner: HINCRBY the campaign's field of the lifetime `pacing` hash, `served` and
- *   `u:<unit>:served` on its hour and day hashes, the user hash into the advertiser's day reach,
- *   PFADD the user hash to its hour and day reach; then one XADD of the decision to the stream.
+ *   For every winner: HINCRBY the campaign's field of the lifetime `pacing` hash and
+ *   `u:<unit>:served` on its hour and day hashes (a campaign's count is the sum of its units',
+ *   see report-service `campaignCounts`), PFADD the user hash to its hour and day reach and to the
+ *   advertiser's day reach; then one XADD of the decision to the stream.
  *   Keys: `<prefix>{c:<campaignId>}:h:<hour>` etc., the formats of keys.ts `campaignTag`.
  * ARGV[15 + s], s = 1..S (S slots): slot s's candidates in rank order, each
  *   `<campaign> <advertiser> <labels> <caps> <unit>;`, labels `a,b` and caps `<counter>:<limit>,...`
@@ -150,18 +151,16 @@ if write and ARGV[5] ~= '' and #winners > 0 then
     local rh, rd = tag .. 'rh:' .. h, tag .. 'r:' .. d
     local ad = p .. '{a:' .. advertiser .. '}:r:' .. d
     redis.call('HINCRBY', g, campaign, 1)
-    -- Keys get their TTL once, when the campaign's first serve of the hour (or day) creates its
-    -- counter hash: the reach sketches of that hour (day) are created empty at the same moment
-    -- (PFADD without elements) and given the same TTL, and so is the advertiser's day sketch
-    -- (EXPIRE NX: set by whichever of its campaigns serves first that day). Later serves only add.
-    redis.call('HINCRBY', hk, unitField, 1)
-    if redis.call('HINCRBY', hk, 'served', 1) == 1 then
+    -- Keys get their TTL when a unit's first serve of the hour (or day) adds its field: the
+    -- campaign's counter hash and reach sketches of that hour (day) with EXPIRE NX, the sketches
+    -- created empty (PFADD without elements) if they are new, and so the advertiser's day sketch
+    -- (set by whichever of its campaigns serves first that day). Later serves only add.
+    if redis.call('HINCRBY', hk, unitField, 1) == 1 then
       redis.call('EXPIRE', hk, th, 'NX')
       redis.call('PFADD', rh)
       redis.call('EXPIRE', rh, th, 'NX')
     end
-    redis.call('HINCRBY', dk, unitField, 1)
-    if redis.call('HINCRBY', dk, 'served', 1) == 1 then
+    if redis.call('HINCRBY', dk, unitField, 1) == 1 then
       redis.call('EXPIRE', dk, td, 'NX')
       redis.call('PFADD', rd)
       redis.call('EXPIRE', rd, td, 'NX')
@@ -319,14 +318,12 @@ export function serveScriptArgs(plan: SelectionPlan, options: ServeCallOptions):
  */
 export const SERVED_LUA = `
 local unitField = 'u:' .. ARGV[1] .. ':served'
-redis.call('HINCRBY', KEYS[1], unitField, 1)
-if redis.call('HINCRBY', KEYS[1], 'served', 1) == 1 then
+if redis.call('HINCRBY', KEYS[1], unitField, 1) == 1 then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]), 'NX')
   redis.call('PFADD', KEYS[3])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[3]), 'NX')
 end
-redis.call('HINCRBY', KEYS[2], unitField, 1)
-if redis.call('HINCRBY', KEYS[2], 'served', 1) == 1 then
+if redis.call('HINCRBY', KEYS[2], unitField, 1) == 1 then
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX')
   redis.call('PFADD', KEYS[4])
   redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]), 'NX')

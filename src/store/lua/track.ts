@@ -22,11 +22,10 @@ else
   redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[3]))
   counted, f = 1, field
 end
--- A hash gets its TTL when the write that creates it takes a field from nothing to 1.
-redis.call('HINCRBY', KEYS[2], 'u:' .. unit .. ':' .. f, 1)
-if redis.call('HINCRBY', KEYS[2], f, 1) == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX') end
-redis.call('HINCRBY', KEYS[3], 'u:' .. unit .. ':' .. f, 1)
-if redis.call('HINCRBY', KEYS[3], f, 1) == 1 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]), 'NX') end
+-- Counted per unit only (a campaign's count is the sum of its units'). A hash gets its TTL when
+-- a write takes one of its fields from nothing to 1 (EXPIRE NX: the first such write sets it).
+if redis.call('HINCRBY', KEYS[2], 'u:' .. unit .. ':' .. f, 1) == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]), 'NX') end
+if redis.call('HINCRBY', KEYS[3], 'u:' .. unit .. ':' .. f, 1) == 1 then redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]), 'NX') end
 if counted == 1 and KEYS[4] then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[7])
 end
@@ -40,8 +39,7 @@ return counted
  */
 export const FILTERED_LUA = `
 for i = 1, 2 do
-  redis.call('HINCRBY', KEYS[i], 'u:' .. ARGV[2] .. ':' .. ARGV[1], 1)
-  if redis.call('HINCRBY', KEYS[i], ARGV[1], 1) == 1 then redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 + i]), 'NX') end
+  if redis.call('HINCRBY', KEYS[i], 'u:' .. ARGV[2] .. ':' .. ARGV[1], 1) == 1 then redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 + i]), 'NX') end
 end
 return 1
 `;

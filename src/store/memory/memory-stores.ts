@@ -215,7 +215,6 @@ export function createMemoryCapStore(
         [keys.hourCounters(c.campaignId, r.hour), hourlyDays * 86400],
         [keys.dayCounters(c.campaignId, r.day), dailyDays * 86400],
       ] as const) {
-        counterState.hincr(key, "served", ttl);
         counterState.hincr(key, `u:${c.unitId}:served`, ttl);
       }
       if (request.userHash) {
@@ -331,7 +330,6 @@ export function createMemoryEventStore(keys: Keys, counters: MemoryCounters): Ev
       [keys.hourCounters(campaignId, hour), hourlyDays * 86400],
       [keys.dayCounters(campaignId, day), dailyDays * 86400],
     ] as const) {
-      counters.hincr(key, field, ttl);
       counters.hincr(key, `u:${unitId}:${field}`, ttl);
     }
   };
