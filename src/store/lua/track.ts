@@ -13,14 +13,14 @@
 export const TRACK_LUA = `
 local field, unit = ARGV[1], ARGV[2]
 local counted, f
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  counted, f = 0, 'f:duplicate'
-elseif ARGV[8] and ARGV[8] ~= '' then
+if ARGV[8] and ARGV[8] ~= '' then
   -- Filtered first use: the token is not spent, so a later use within the rate still counts.
-  counted, f = 2, 'f:' .. ARGV[8]
-else
-  redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[3]))
+  if redis.call('EXISTS', KEYS[1]) == 1 then counted, f = 0, 'f:duplicate' else counted, f = 2, 'f:' .. ARGV[8] end
+elseif redis.call('SET', KEYS[1], '1', 'EX', tonumber(ARGV[3]), 'NX') then
+  -- Spent by this use: one SET NX both checks and marks the token.
   counted, f = 1, field
+else
+  counted, f = 0, 'f:duplicate'
 end
 -- Counted per unit only (a campaign's count is the sum of its units'). A hash gets its TTL when
 -- a write takes one of its fields from nothing to 1 (EXPIRE NX: the first such write sets it).
