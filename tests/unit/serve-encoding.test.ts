@@ -123,6 +123,19 @@ describe("encodePlan", () => {
     });
   });
 
+  it("refuses a cap limit or window the script could not read back as a whole number", () => {
+    const candidate = { slot: 0, campaignId: "c", unitId: "u", advertiserId: "a", labels: [] };
+    const plan = (limit: number, windowSeconds: number): SelectionPlan => ({
+      slotCapacity: [1],
+      counters: [{ campaignId: "c", windowSeconds }],
+      candidates: [{ ...candidate, caps: [{ counter: 0, limit }] }],
+    });
+    expect(() => encodePlan(plan(3, 3600))).not.toThrow();
+    for (const [limit, windowSeconds] of [[1e21, 3600], [2.5, 3600], [-1, 3600], [Number.NaN, 3600], [3, 1.5], [3, Infinity]] as const) {
+      expect(() => encodePlan(plan(limit, windowSeconds))).toThrow(/whole number/);
+    }
+  });
+
   it("refuses a plan whose candidates are not ordered by slot (the script answers slot by slot)", () => {
     const candidate = { campaignId: "c", unitId: "u", advertiserId: "a", labels: [], caps: [] };
     const plan: SelectionPlan = { slotCapacity: [1, 1], counters: [], candidates: [{ ...candidate, slot: 1 }, { ...candidate, slot: 0 }] };

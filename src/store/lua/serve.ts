@@ -190,6 +190,9 @@ function isBare(s: string): boolean {
   return true;
 }
 
+/** A number the script's `%d+` reads back as itself. */
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
 /** The plan as the script reads it: its header, one text per slot, and the strings they refer to as `#<n>`. */
 export interface EncodedPlan {
   readonly header: string;
@@ -239,6 +242,8 @@ export function encodePlan(plan: SelectionPlan): EncodedPlan {
     let caps = "";
     for (let j = 0; j < c.caps.length; j++) {
       const cap = c.caps[j] as PlanCap;
+      // The script reads digits only: anything else would drop the cap without a word.
+      if (!isCount(cap.limit) || !isCount(cap.counter)) throw new Error(`a cap's limit and counter must be whole numbers (got ${cap.limit}, ${cap.counter})`);
       caps += `${j > 0 ? "," : ""}${cap.counter + 1}:${cap.limit}`;
     }
     slots[c.slot] += `${ref(c.campaignId)} ${ref(c.advertiserId)} ${labels} ${caps} ${ref(c.unitId)};`;
@@ -247,7 +252,11 @@ export function encodePlan(plan: SelectionPlan): EncodedPlan {
   let header = "";
   for (let i = 0; i < slotCount; i++) header += `${i > 0 ? "," : ""}${plan.slotCapacity[i] ?? 0}:${counts[i]}`;
   header += "|";
-  for (let i = 0; i < plan.counters.length; i++) header += (i > 0 ? "," : "") + String((plan.counters[i] as PlanCounter).windowSeconds);
+  for (let i = 0; i < plan.counters.length; i++) {
+    const window = (plan.counters[i] as PlanCounter).windowSeconds;
+    if (!isCount(window)) throw new Error(`a counter's window must be a whole number of seconds (got ${window})`);
+    header += (i > 0 ? "," : "") + String(window);
+  }
   header += "|";
   const prior = plan.priorCampaigns ?? [];
   for (let i = 0; i < prior.length; i++) header += (i > 0 ? " " : "") + ref(prior[i] as string);
