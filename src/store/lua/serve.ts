@@ -301,7 +301,7 @@ export interface ServeCallOptions {
   /** Unix ms after which the script must not run. */
   readonly deadlineMs?: number | undefined;
   /** `recordArgs`'s result (default: no record). */
-  readonly record?: readonly string[];
+  readonly record?: readonly string[] | undefined;
 }
 
 /** The serve script's ARGV (see SERVE_LUA) for a plan. */

@@ -266,7 +266,8 @@ export function createRedisCapStore(redis: SpRedis, keys: Keys, retention: Reten
         pageViewTtlSeconds: request.pageView ? (request.pageViewTtlSeconds ?? 1800) : undefined,
         // Real time, not the service's clock: this is about the I/O deadline, not business time.
         deadlineMs: options.serveDeadlineMs === undefined ? undefined : Date.now() + options.serveDeadlineMs + SERVE_CLOCK_SKEW_MS,
-        ...(options.cluster ? {} : { record: recordArgs(request, keys, retention) }),
+        // On a Redis Cluster the record goes after the script (`writeRecord`): its keys sit in other slots.
+        record: options.cluster ? undefined : recordArgs(request, keys, retention),
       });
       const reply = await redis.spServe(k.length, ...k, ...args);
       if (reply === "LATE") throw new Error("the serve script started after its deadline; nothing was written");
