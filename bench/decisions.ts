@@ -4,8 +4,9 @@
  *
  * For each catalog size (1k, 10k, 100k campaigns; `--quick`: 1k and 10k):
  *   1. start the benchmark's own redis-server (once, on a free port; FLUSHALL between sizes),
- *   2. start bench/server.ts (compiled to dist/bench/server.js) as a child process and import the generated catalog through
- *      `PUT /v1/admin/catalog`, then time a forced rebuild, then a full GC of the server (`--settle`),
+ *   2. start bench/server.ts (compiled to dist/bench/server.js) as a child process, import the generated catalog through
+ *      `PUT /v1/admin/catalog`, time a forced rebuild, and stop it; then start a second one, the
+ *      decision instance, which loads the catalog from Redis (timed), then a full GC of it (`--settle`),
  *   3. autocannon, in turn: GET /__bench/empty, GET /__bench/redis (one Redis round trip),
  *      POST /v1/decisions (rotating bodies and user keys), then decisions at a fixed rate of half
  *      the measured maximum,
@@ -511,6 +512,29 @@ function serverCounters(s0: ServerStats, s1: ServerStats): RunResult["server"] {
   };
 }
 
+/** A process's resident set (VmRSS of /proc/<pid>/status) every 250 ms until `stop`; NaN where /proc is missing. */
+function rssSampler(pid: number): { stop(): { medianMB: number; maxMB: number; samples: number } } {
+  const samples: number[] = [];
+  const read = (): void => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) samples.push(Number(m[1]) / 1024);
+    } catch {
+      /* no /proc, or the process is gone */
+    }
+  };
+  read();
+  const timer = setInterval(read, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      read();
+      const sorted = [...samples].sort((a, b) => a - b);
+      return { medianMB: sorted.length ? (sorted[Math.floor((sorted.length - 1) / 2)] as number) : NaN, maxMB: sorted.length ? (sorted[sorted.length - 1] as number) : NaN, samples: sorted.length };
+    },
+  };
+}
+
 async function measured(
   label: string,
   server: BenchServer,
@@ -684,7 +708,10 @@ interface SizeResult {
   loadAverageAtStart: number[];
   catalog: { shape: CatalogShape; bytes: number; generateMs: number };
   import: { ms: number; redisScriptMs: number; redisMemoryMB: number; status: number; version?: number; added?: number };
+  /** Timed on the importing instance (see `runSize`). */
   rebuild: { loadMs: number; compileMs: number; refreshMs: number };
+  /** The decision instance: process start to listening, its load of the catalog from Redis included. */
+  instanceStartMs: number;
   index: Record<string, unknown>;
   candidates: ProbeReport;
   sanity: SanityReport;
@@ -718,6 +745,11 @@ interface SizeResult {
     storeServeMs: { n: number; meanMs: number; p50Ms: number; p99Ms: number } | null;
     non2xx: number;
     errors: number;
+    /** The decision instance's RSS sampled every 250 ms during the closed-loop and fixed-rate decisions runs. */
+    rssServingMedianMB: number;
+    rssServingMaxMB: number;
+    rssServingSamples: number;
+    /** After every run, the change windows included. */
     rssMB: number;
     heapUsedMB: number;
     rssAfterGcMB: number;
@@ -748,20 +780,32 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
   await redis.client.flushall();
   // The server loads src/ as it is now: note which code that was.
   const code = codeState();
-  const server = await startServer(redis.url, opts);
+  // The catalog goes in through one instance and decisions are served by another, started
+  // afterwards, which loads the catalog from Redis as every decision instance does (the
+  // deployment docs/performance.md recommends for large imports). Measured on the importing
+  // instance, RSS at 100k was what the import's body and answer left committed (400+ MB), not
+  // what a serving instance holds.
+  const importer = await startServer(redis.url, opts);
+  let importMs: number;
+  let importScriptMs: number;
+  let redisMemoryMB: number;
+  let imported: { version: number | undefined; added: number };
+  let rebuild: SizeResult["rebuild"];
+  let status: number;
   try {
     const importBefore = await sampleRedis(redis.client);
     t = performance.now();
-    const res = await fetch(`${server.base}/v1/admin/catalog`, {
+    const res = await fetch(`${importer.base}/v1/admin/catalog`, {
       method: "PUT",
-      headers: { "content-type": "application/json", authorization: `Bearer ${server.adminKey}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${importer.adminKey}` },
       body: payload,
     });
+    status = res.status;
     let importText: string | undefined = await res.text();
-    const importMs = performance.now() - t;
+    importMs = performance.now() - t;
     if (res.status !== 200) throw new Error(`catalog import answered ${res.status}: ${importText.slice(0, 500)}`);
     const answer = JSON.parse(importText) as { version?: number; diff?: { added?: unknown[] } };
-    const imported = { version: answer.version, added: answer.diff?.added?.length ?? 0 };
+    imported = { version: answer.version, added: answer.diff?.added?.length ?? 0 };
     generated = undefined;
     payload = undefined;
     importText = undefined;
@@ -769,14 +813,26 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const importAfter = await sampleRedis(redis.client);
     const importRedis = redisDelta(importBefore, importAfter);
     // The catalog write is one script: Redis runs nothing else meanwhile.
-    const importScriptMs = importRedis.scriptUsec / 1000;
-    const redisMemoryMB = (importAfter.info.used_memory ?? 0) / 1048576;
+    importScriptMs = importRedis.scriptUsec / 1000;
+    redisMemoryMB = (importAfter.info.used_memory ?? 0) / 1048576;
     process.stderr.write(
       `  import: ${fmt(importMs, 0)} ms (version ${imported.version}; catalog-write script ${fmt(importScriptMs, 0)} ms in Redis; Redis memory ${fmt(redisMemoryMB, 0)} MB)\n`,
     );
 
-    const rebuild = (await (await call(`${server.base}/__bench/rebuild`, { method: "POST" })).json()) as SizeResult["rebuild"];
+    rebuild = (await (await call(`${importer.base}/__bench/rebuild`, { method: "POST" })).json()) as SizeResult["rebuild"];
     process.stderr.write(`  rebuild: load ${fmt(rebuild.loadMs, 0)} ms + compile ${fmt(rebuild.compileMs, 0)} ms (refresh ${fmt(rebuild.refreshMs, 0)} ms)\n`);
+  } catch (err) {
+    process.stderr.write(`  importing server's log tail:\n    ${importer.log.tail.join("\n    ")}\n`);
+    throw err;
+  } finally {
+    await importer.stop();
+  }
+  t = performance.now();
+  const server = await startServer(redis.url, opts);
+  // Process start to listening, the catalog's load from Redis included (composeService awaits it).
+  const startMs = performance.now() - t;
+  process.stderr.write(`  decision instance: started and loaded in ${fmt(startMs, 0)} ms\n`);
+  try {
 
     const candidates = await probeCandidates(server.base, pool, opts.probeBodies);
     const sanity = await sanityCheck(server.base, pool, counter, opts.sanityRequests);
@@ -785,12 +841,12 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
         `${sanity.problems.length ? `, PROBLEMS: ${sanity.problems.join("; ")}` : ""}\n`,
     );
 
-    // The import and the timed rebuild leave the previous catalog's and the import's objects in
-    // the server's old generation (at 100k, ~500 MB of garbage beside a ~200 MB catalog) until
-    // V8's next major collection, which under load comes tens of seconds later, and the pages they
-    // fragmented stay committed. Scavenges pay per committed old page: at 100k they took 4–6 ms
-    // each unsettled and ~3 ms settled, on every route alike. Collecting first measures the heap
-    // a serving instance settles at.
+    // The catalog's load (its pages of JSON, parsed in slices) and the probes leave garbage in the
+    // server's old generation until V8's next major collection, which under load comes tens of
+    // seconds later, and the pages they fragmented stay committed. Scavenges pay per committed old
+    // page (at 100k, when the import was served by this same process: 4–6 ms each unsettled, ~3 ms
+    // settled, on every route alike). Collecting first measures the heap a serving instance
+    // settles at.
     let settledStats = await serverStats(server.base, false, opts.settle);
     // Each full collection compacts only the most fragmented pages: repeat while the committed
     // heap still shrinks (a few times at most).
@@ -833,6 +889,8 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     if (opts.profile) await call(`${base}/__bench/profile/start`, { method: "POST" });
     if (opts.allocProfile) await call(`${base}/__bench/${opts.allocProfile}/start`, { method: "POST" });
     const tally = newTally();
+    // The decision instance's RSS while it serves: the closed-loop and the fixed-rate runs.
+    const rssWhileServing = rssSampler(server.pid);
     const decisions = await measured(
       "POST /v1/decisions",
       server,
@@ -880,6 +938,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       () => fixedRate({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, fixedTally) }, rate, opts.connections),
       { overallRate: rate, tally: fixedTally },
     );
+    const serving = rssWhileServing.stop();
     const changes: ChangeResult[] = [];
     for (let w = 0; w < opts.changeWindows; w++) {
       const change = await changeUnderLoad(
@@ -912,8 +971,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       code,
       loadAverageAtStart,
       catalog: { shape, bytes: catalogBytes, generateMs },
-      import: { ms: importMs, redisScriptMs: importScriptMs, redisMemoryMB, status: res.status, ...(imported.version !== undefined ? { version: imported.version } : {}), added: imported.added },
+      import: { ms: importMs, redisScriptMs: importScriptMs, redisMemoryMB, status, ...(imported.version !== undefined ? { version: imported.version } : {}), added: imported.added },
       rebuild,
+      instanceStartMs: startMs,
       index: after.catalog.placements,
       candidates,
       sanity,
@@ -943,6 +1003,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
         storeServeMs: decisions.server.storeCalls["caps.serve.ok"] ?? null,
         non2xx: decisions.non2xx + fixed.non2xx,
         errors: decisions.errors + fixed.errors,
+        rssServingMedianMB: serving.medianMB,
+        rssServingMaxMB: serving.maxMB,
+        rssServingSamples: serving.samples,
         rssMB: after.memory.rss / 1048576,
         heapUsedMB: after.memory.heapUsed / 1048576,
         rssAfterGcMB: afterGc.memory.rss / 1048576,
@@ -1104,7 +1167,7 @@ export function renderTables(results: SizeResult[]): string {
   );
 
   const t3 = table(
-    ["campaigns", "catalog MB", "import s (Redis script s)", "rebuild ms (load + compile)", "candidates/slot mid, end (eligible)", "RSS MB after load (after GC; heap)", "fixed rate", "p50 ms", "p99 ms (after the ramp)"],
+    ["campaigns", "catalog MB", "import s (Redis script s)", "rebuild ms (load + compile)", "candidates/slot mid, end (eligible)", "instance start s", "RSS MB loaded; serving median (max); after runs + GC (heap)", "fixed rate", "p50 ms", "p99 ms (after the ramp)"],
     results.map((r) => {
       const mid = r.candidates.perSlot["mid-1"];
       const end = r.candidates.perSlot["end-1"];
@@ -1114,7 +1177,8 @@ export function renderTables(results: SizeResult[]): string {
         `${fmt(r.import.ms / 1000, 2)} (${fmt(r.import.redisScriptMs / 1000, 2)})`,
         `${fmt(r.rebuild.loadMs + r.rebuild.compileMs, 0)} (${fmt(r.rebuild.loadMs, 0)} + ${fmt(r.rebuild.compileMs, 0)})`,
         `${fmt(mid?.poolMean ?? NaN, 0)} (${fmt(mid?.eligibleMean ?? NaN, 0)}), ${fmt(end?.poolMean ?? NaN, 0)} (${fmt(end?.eligibleMean ?? NaN, 0)})`,
-        `${fmt(r.summary.rssMB, 0)} (${fmt(r.summary.rssAfterGcMB, 0)}; ${fmt(r.summary.heapUsedAfterGcMB, 0)})`,
+        fmt(r.instanceStartMs / 1000, 1),
+        `${fmt(r.beforeRuns.rssMB, 0)}; ${fmt(r.summary.rssServingMedianMB, 0)} (${fmt(r.summary.rssServingMaxMB, 0)}); ${fmt(r.summary.rssAfterGcMB, 0)} (${fmt(r.summary.heapUsedAfterGcMB, 0)})`,
         `${fmt(r.summary.fixedRate.target, 0)}/s → ${fmt(r.summary.fixedRate.achieved, 0)}/s`,
         fmt(r.summary.fixedRate.p50, 1),
         `${fmt(r.summary.fixedRate.p99, 1)} (${fmt(r.summary.fixedRate.steadyP99 ?? NaN, 1)})`,
