@@ -5,6 +5,7 @@
 import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "./catalog-schema.js";
 import { byId, lowerBound } from "./by-id.js";
 import { runToEnd } from "./slices.js";
+import { plainEntity } from "./packed-unit.js";
 
 const entityId = (e: { id: string }): string => e.id;
 
@@ -61,6 +62,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Field-level differences; nested objects are descended into, arrays compared whole. */
 export function fieldChanges(before: unknown, after: unknown, prefix = ""): FieldChange[] {
+  // A packed unit's creative is not in its own properties.
+  before = plainEntity(before);
+  after = plainEntity(after);
   if (isPlainObject(before) && isPlainObject(after)) {
     const out: FieldChange[] = [];
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();

@@ -5,6 +5,7 @@
  */
 import type { Unit } from "./catalog-schema.js";
 import { hashString } from "./intern.js";
+import { plainUnit } from "./packed-unit.js";
 
 export interface TrackingUrls {
   readonly click: string;
@@ -51,6 +52,8 @@ type StaticFields = Pick<UnitPayload, "unitId" | "campaignId" | "advertiserId" |
 interface HtmlTemplate {
   readonly advertiserId: string;
   readonly sponsor: string;
+  /** The CTA's text: a packed unit's creative is read only when its template is built. */
+  readonly ctaText: string;
   readonly fields: Readonly<StaticFields>;
   readonly image: UnitPayload["image"];
   /** The unit's card split around its click URL: parts.join(escapedClickUrl) is the HTML. */
@@ -102,12 +105,12 @@ export function cachedTemplateCount(): number {
   return templates.size;
 }
 
-function templateFor(unit: Unit, advertiserId: string, label: string, sponsorName: string): HtmlTemplate {
+function templateFor(unit: Unit, advertiserId: string, sponsorName: string): HtmlTemplate {
   let template = templates.get(unit);
   if (template) templates.delete(unit);
   if (!template || template.advertiserId !== advertiserId || template.sponsor !== sponsorName) {
     const cached = template !== undefined;
-    template = buildTemplate(unit, advertiserId, label, sponsorName);
+    template = buildTemplate(plainUnit(unit), advertiserId, sponsorName);
     if (!cached && !admit(unit)) return template;
   }
   templates.set(unit, template);
@@ -163,15 +166,14 @@ export function renderUnit(unit: Unit, advertiserId: string, sponsor: string, ur
  * response is joined from strings instead of serialising every unit's fields again.
  */
 export function renderUnitWithJson(unit: Unit, advertiserId: string, sponsor: string, urls: TrackingUrls): RenderedUnit {
-  const label = disclosureLabel(unit);
   const sponsorName = sponsor.trim() || advertiserId;
   // The escaped card is built once per unit (and sponsor) while it stays cached; each decision
   // only puts in its click URL.
-  const template = templateFor(unit, advertiserId, label, sponsorName);
+  const template = templateFor(unit, advertiserId, sponsorName);
   const escapedClick = escapeHtml(urls.click);
   const payload: UnitPayload = {
     ...template.fields,
-    cta: { text: unit.cta.text, url: urls.click },
+    cta: { text: template.ctaText, url: urls.click },
     tracking: { impression: urls.impression, viewable: urls.viewable },
     html: interleave(template.parts, escapedClick),
   };
@@ -183,7 +185,8 @@ export function renderUnitWithJson(unit: Unit, advertiserId: string, sponsor: st
   return { payload: Object.freeze(payload), json };
 }
 
-function buildTemplate(unit: Unit, advertiserId: string, label: string, sponsorName: string): HtmlTemplate {
+function buildTemplate(unit: Unit, advertiserId: string, sponsorName: string): HtmlTemplate {
+  const label = disclosureLabel(unit);
   const parts = cardHtml(unit, label, sponsorName, CLICK_SLOT).split(CLICK_SLOT);
   const fields: StaticFields = Object.freeze({
     unitId: unit.id,
@@ -198,6 +201,7 @@ function buildTemplate(unit: Unit, advertiserId: string, label: string, sponsorN
   return {
     advertiserId,
     sponsor: sponsorName,
+    ctaText: unit.cta.text,
     fields,
     image,
     parts,

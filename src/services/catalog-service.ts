@@ -22,6 +22,7 @@ import type { Logger } from "../telemetry/logger.js";
 import { CATCH_UP_MAX_RECORD_BYTES, type CatalogStore, type CatalogWrite, type CatalogWriteMeta } from "../store/ports.js";
 import { APPLY_IN_PLACE_MAX_CHANGES, applyChanges, diffOfChanges, entityChanges, entityChangeSteps, type CatalogDiff } from "../domain/catalog-diff.js";
 import { runInSlices } from "../domain/slices.js";
+import { plainEntity } from "../domain/packed-unit.js";
 
 /** Past this many versions behind, a refresh reads the whole catalog instead of the changes. */
 const INCREMENTAL_MAX_VERSIONS = 50;
@@ -339,7 +340,7 @@ export function createCatalogService(deps: { store: CatalogStore; logger: Logger
           throw new ApiError("BAD_REQUEST", "id cannot be changed", [{ path: "id", message: "id cannot be changed" }]);
         }
         // Merge, with null removing an optional field; the merged object is validated whole.
-        const merged: Record<string, unknown> = { ...before };
+        const merged: Record<string, unknown> = { ...plainEntity(before) };
         for (const [k, v] of Object.entries(patchObj)) {
           if (v === null) delete merged[k];
           else merged[k] = v;

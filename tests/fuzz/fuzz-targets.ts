@@ -25,6 +25,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { buildTestService, fakeClock, OPS_KEY } from "../helpers/app.js";
+import { asJson } from "../helpers/json.js";
 import type { CatalogDocument } from "../../src/domain/catalog-schema.js";
 import type { Stores } from "../../src/store/ports.js";
 import { createTokenSigner, EVENT_TYPES, type EventType, type TokenClaims } from "../../src/domain/tokens.js";
@@ -206,7 +207,7 @@ export async function createFuzzContext(options: FuzzContextOptions = {}): Promi
     pages: pages.map((p) => p.page),
     demoSlugs: pages.map((p) => p.slug),
     embedEtag: embed.headers.get("etag") ?? "",
-    baseline: structuredClone(doc),
+    baseline: asJson(doc),
     close: () => service.close(),
   };
 }

@@ -9,6 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadSampleCatalog } from "../../src/node-assets.js";
 import type { CatalogDocument } from "../../src/domain/catalog-schema.js";
+import { PackedUnit } from "../../src/domain/packed-unit.js";
+import { asJson } from "./json.js";
 import { walkPlan, type CandidateOutcome, type PlanCandidate, type PlanCap, type PlanCounter, type SelectionPlan } from "../../src/domain/selection.js";
 import type { AuditEntity, AuditEntry, KeyRecord, ServeRequest, Stores } from "../../src/store/ports.js";
 
@@ -159,9 +161,21 @@ export function describeStoreContract(factory: StoreFactory): void {
       await stores.catalog.put("advertiser", { id: "zeta", name: "Zeta" });
       await stores.catalog.put("placement", { id: "sidebar", formats: ["native-inline"], maxUnits: 2 });
       expect(await stores.catalog.replace(sample)).toBe(3);
-      expect(await stores.catalog.load()).toEqual({ version: 3, document: sortedDocument(sample) });
+      expect(asJson(await stores.catalog.load())).toEqual({ version: 3, document: sortedDocument(sample) });
       expect(await stores.catalog.replace(EMPTY_DOCUMENT)).toBe(4);
       expect(await stores.catalog.load()).toEqual({ version: 4, document: EMPTY_DOCUMENT });
+    });
+
+    it("loads units packed, each with its whole creative", async () => {
+      for (const u of sample.units) await stores.catalog.put("unit", u);
+      const { document } = await stores.catalog.load();
+      expect(document.units.length).toBe(sample.units.length);
+      expect(document.units.every((u) => u instanceof PackedUnit)).toBe(true);
+      expect(asJson(document.units)).toEqual(byId(sample.units));
+      for (const u of document.units) {
+        const source = sample.units.find((s) => s.id === u.id);
+        expect([u.headline, u.body, u.cta, u.image, u.disclosureLabel]).toEqual([source?.headline, source?.body, source?.cta, source?.image, source?.disclosureLabel]);
+      }
     });
 
     it("loaded documents are copies, and later changes to a written object do not reach the store", async () => {

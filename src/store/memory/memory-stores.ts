@@ -4,7 +4,8 @@
  * cap walk is the domain's `walkPlan`, never a copy. Single-threaded JavaScript makes each method
  * atomic as long as it does not await in the middle.
  */
-import { ENTITY_KINDS, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
+import { ENTITY_KINDS, type CatalogDocument, type EntityKind, type Unit } from "../../domain/catalog-schema.js";
+import { packUnit, plainEntity } from "../../domain/packed-unit.js";
 import { walkPlan, type CandidateOutcome, type SelectionPlan } from "../../domain/selection.js";
 import { PLURAL } from "../../domain/catalog-diff.js";
 import { convenienceWrites } from "../catalog-writes.js";
@@ -43,7 +44,8 @@ export function createMemoryCatalogStore(): CatalogStore {
         const list = [...table(kind).entries()]
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           .map(([, v]) => structuredClone(v));
-        (document[PLURAL[kind]] as unknown[]) = list;
+        // Units packed as the Redis store's load packs them (`PackedUnit`): the same objects either way.
+        (document[PLURAL[kind]] as unknown[]) = kind === "unit" ? list.map((u) => packUnit(u as Unit)) : list;
       }
       return { version, document };
     },
@@ -56,8 +58,8 @@ export function createMemoryCatalogStore(): CatalogStore {
         const t = table(w.kind);
         const before = t.get(w.id) ?? null;
         if (w.after === null || w.after === undefined) t.delete(w.id);
-        else t.set(w.id, structuredClone(w.after));
-        return { kind: w.kind, id: w.id, before: before === null ? null : structuredClone(before), after: w.after ?? null };
+        else t.set(w.id, structuredClone(plainEntity(w.after)));
+        return { kind: w.kind, id: w.id, before: before === null ? null : structuredClone(before), after: w.after === undefined || w.after === null ? null : plainEntity(w.after) };
       });
       version++;
       const record = { version, at: m.at, actor: m.actor, action: m.action, changes };

@@ -3,7 +3,8 @@
  * catalog version and publish it in the same MULTI, so a reader never sees an entity without its
  * version change.
  */
-import { ENTITY_KINDS, type Campaign, type CatalogDocument, type EntityKind } from "../../domain/catalog-schema.js";
+import { ENTITY_KINDS, type Campaign, type CatalogDocument, type EntityKind, type Unit } from "../../domain/catalog-schema.js";
+import { packUnit } from "../../domain/packed-unit.js";
 import { APPLY_IN_PLACE_MAX_CHANGES, applyChanges, PLURAL } from "../../domain/catalog-diff.js";
 import { convenienceWrites } from "../catalog-writes.js";
 import { decodeOutcomes, type CandidateOutcome } from "../../domain/selection.js";
@@ -84,6 +85,9 @@ async function parsePages(pages: Map<EntityKind, string[]>): Promise<CatalogDocu
               values.campaign(entity as unknown as Campaign);
             } else if (kind === "unit" && entity.campaignId !== undefined) {
               entity.campaignId = campaignIds.get(entity.campaignId) ?? entity.campaignId;
+              // One object and one string for the creative instead of three objects and its strings.
+              list.push(packUnit(entity as unknown as Unit));
+              continue;
             }
             list.push(entity);
           }
