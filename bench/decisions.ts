@@ -102,7 +102,7 @@ function parseOptions(argv: string[]): Options {
     seed: num("seed", 42),
     logLevel: flags.get("log-level") ?? "warn",
     out: resolve(ROOT, flags.get("out") ?? "bench/results/latest.json"),
-    warmupS: num("warmup", quick ? 0.5 : 2),
+    warmupS: num("warmup", quick ? 0 : 2),
     probeBodies: num("probe", quick ? 50 : 300),
     sanityRequests: num("sanity", quick ? 20 : 100),
     storeTimeoutMs: num("store-timeout-ms", 10_000),
@@ -870,8 +870,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const base = server.base;
     const closed = (options: CannonOptions) => async (): Promise<LoadResult> => fromAutocannon(await cannon(options));
     // Warm-up (JIT, connection pools, script cache) before each route, not measured.
+    // `--warmup=0` (the quick run's, to stay under a minute on a slow machine) skips it.
     const warm = async (options: CannonOptions): Promise<void> => {
-      await cannon({ ...options, duration: opts.warmupS });
+      if (opts.warmupS > 0) await cannon({ ...options, duration: opts.warmupS });
     };
     const emptyOptions: CannonOptions = { ...common, url: `${base}/__bench/empty` };
     await warm(emptyOptions);
