@@ -127,6 +127,8 @@ interface BenchServer {
   readonly adminKey: string;
   readonly log: ServerLog;
   readonly pid: number;
+  /** From the process's spawn (the bundle already built) to its `BENCH_READY` line. */
+  readonly readyMs: number;
   stop(): Promise<void>;
 }
 
@@ -168,6 +170,7 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
   const nodeArgs = ["--expose-gc", "--enable-source-maps", ...extraFlags, entry];
   // taskset execs node: the child keeps its pid (the server's CPU is read by pid).
   const [command, args] = opts.pin ? ["taskset", ["-c", SERVER_CPU, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const spawnedAt = performance.now();
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     env,
@@ -229,7 +232,8 @@ async function startServer(redisUrl: string, opts: Options): Promise<BenchServer
     await stop();
     throw err;
   }
-  return { base: `http://127.0.0.1:${port}`, adminKey, log, pid: child.pid as number, stop };
+  const readyMs = performance.now() - spawnedAt;
+  return { base: `http://127.0.0.1:${port}`, adminKey, log, pid: child.pid as number, readyMs, stop };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -827,10 +831,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
   } finally {
     await importer.stop();
   }
-  t = performance.now();
   const server = await startServer(redis.url, opts);
   // Process start to listening, the catalog's load from Redis included (composeService awaits it).
-  const startMs = performance.now() - t;
+  const startMs = server.readyMs;
   process.stderr.write(`  decision instance: started and loaded in ${fmt(startMs, 0)} ms\n`);
   try {
 
