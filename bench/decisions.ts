@@ -749,10 +749,14 @@ interface SizeResult {
     storeServeMs: { n: number; meanMs: number; p50Ms: number; p99Ms: number } | null;
     non2xx: number;
     errors: number;
-    /** The decision instance's RSS sampled every 250 ms during the closed-loop and fixed-rate decisions runs. */
+    /** The decision instance's RSS sampled every 250 ms during the closed-loop decisions run (saturation)... */
     rssServingMedianMB: number;
     rssServingMaxMB: number;
     rssServingSamples: number;
+    /** ... and during the fixed-rate run (half the closed loop's rate). */
+    rssHalfRateMedianMB: number;
+    rssHalfRateMaxMB: number;
+    rssHalfRateSamples: number;
     /** After every run, the change windows included. */
     rssMB: number;
     heapUsedMB: number;
@@ -893,8 +897,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     if (opts.profile) await call(`${base}/__bench/profile/start`, { method: "POST" });
     if (opts.allocProfile) await call(`${base}/__bench/${opts.allocProfile}/start`, { method: "POST" });
     const tally = newTally();
-    // The decision instance's RSS while it serves: the closed-loop and the fixed-rate runs.
-    const rssWhileServing = rssSampler(server.pid);
+    // The decision instance's RSS while it serves: the closed-loop run (saturation), then the
+    // fixed-rate run (half of it), which starts with what the first left in the old generation.
+    const rssAtMax = rssSampler(server.pid);
     const decisions = await measured(
       "POST /v1/decisions",
       server,
@@ -903,6 +908,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       closed({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, tally) }),
       { tally },
     );
+    const servingAtMax = rssAtMax.stop();
     // Stops one of the server's recordings (bench/server.ts `recorder`), written next to the results.
     const stopRecording = async (name: string, file: string): Promise<unknown> => {
       mkdirSync(dirname(file), { recursive: true });
@@ -934,6 +940,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     }
     const rate = Math.max(1, Math.floor(decisions.rps / 2));
     const fixedTally = newTally();
+    const rssAtHalf = rssSampler(server.pid);
     const fixed = await measured(
       `decisions @ ${rate}/s`,
       server,
@@ -942,7 +949,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       () => fixedRate({ ...common, url: decisionUrl, duration: opts.duration, requests: decisionRequests(pool, counter, fixedTally) }, rate, opts.connections),
       { overallRate: rate, tally: fixedTally },
     );
-    const serving = rssWhileServing.stop();
+    const servingAtHalf = rssAtHalf.stop();
     const changes: ChangeResult[] = [];
     for (let w = 0; w < opts.changeWindows; w++) {
       const change = await changeUnderLoad(
@@ -1007,9 +1014,12 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
         storeServeMs: decisions.server.storeCalls["caps.serve.ok"] ?? null,
         non2xx: decisions.non2xx + fixed.non2xx,
         errors: decisions.errors + fixed.errors,
-        rssServingMedianMB: serving.medianMB,
-        rssServingMaxMB: serving.maxMB,
-        rssServingSamples: serving.samples,
+        rssServingMedianMB: servingAtMax.medianMB,
+        rssServingMaxMB: servingAtMax.maxMB,
+        rssServingSamples: servingAtMax.samples,
+        rssHalfRateMedianMB: servingAtHalf.medianMB,
+        rssHalfRateMaxMB: servingAtHalf.maxMB,
+        rssHalfRateSamples: servingAtHalf.samples,
         rssMB: after.memory.rss / 1048576,
         heapUsedMB: after.memory.heapUsed / 1048576,
         rssAfterGcMB: afterGc.memory.rss / 1048576,
@@ -1171,7 +1181,7 @@ export function renderTables(results: SizeResult[]): string {
   );
 
   const t3 = table(
-    ["campaigns", "catalog MB", "import s (Redis script s)", "rebuild ms (load + compile)", "candidates/slot mid, end (eligible)", "instance start s", "RSS MB loaded; serving median (max); after runs + GC (heap)", "fixed rate", "p50 ms", "p99 ms (after the ramp)"],
+    ["campaigns", "catalog MB", "import s (Redis script s)", "rebuild ms (load + compile)", "candidates/slot mid, end (eligible)", "instance start s", "RSS MB loaded; serving median (max) at max rate, at half rate; after runs + GC (heap)", "fixed rate", "p50 ms", "p99 ms (after the ramp)"],
     results.map((r) => {
       const mid = r.candidates.perSlot["mid-1"];
       const end = r.candidates.perSlot["end-1"];
@@ -1182,7 +1192,7 @@ export function renderTables(results: SizeResult[]): string {
         `${fmt(r.rebuild.loadMs + r.rebuild.compileMs, 0)} (${fmt(r.rebuild.loadMs, 0)} + ${fmt(r.rebuild.compileMs, 0)})`,
         `${fmt(mid?.poolMean ?? NaN, 0)} (${fmt(mid?.eligibleMean ?? NaN, 0)}), ${fmt(end?.poolMean ?? NaN, 0)} (${fmt(end?.eligibleMean ?? NaN, 0)})`,
         fmt(r.instanceStartMs / 1000, 1),
-        `${fmt(r.beforeRuns.rssMB, 0)}; ${fmt(r.summary.rssServingMedianMB, 0)} (${fmt(r.summary.rssServingMaxMB, 0)}); ${fmt(r.summary.rssAfterGcMB, 0)} (${fmt(r.summary.heapUsedAfterGcMB, 0)})`,
+        `${fmt(r.beforeRuns.rssMB, 0)}; ${fmt(r.summary.rssServingMedianMB, 0)} (${fmt(r.summary.rssServingMaxMB, 0)}), ${fmt(r.summary.rssHalfRateMedianMB, 0)} (${fmt(r.summary.rssHalfRateMaxMB, 0)}); ${fmt(r.summary.rssAfterGcMB, 0)} (${fmt(r.summary.heapUsedAfterGcMB, 0)})`,
         `${fmt(r.summary.fixedRate.target, 0)}/s → ${fmt(r.summary.fixedRate.achieved, 0)}/s`,
         fmt(r.summary.fixedRate.p50, 1),
         `${fmt(r.summary.fixedRate.p99, 1)} (${fmt(r.summary.fixedRate.steadyP99 ?? NaN, 1)})`,
