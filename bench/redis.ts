@@ -97,6 +97,20 @@ export function parseCommandStats(info: string): Map<string, CommandStat> {
   return out;
 }
 
+/** Commands a script replay sends around its calls (by name, without a subcommand): not the script's own. */
+const HARNESS_COMMANDS = new Set(["evalsha", "config", "info", "flushall", "script"]);
+
+/**
+ * After `calls` EVALSHA calls since `CONFIG RESETSTAT` (bench/serve-script.ts, bench/track-script.ts):
+ * Redis's time per call and the commands the script ran inside each, from `INFO commandstats`.
+ */
+export function scriptCallFigures(info: string, calls: number): { usecPerCall: number; commandsPerCall: number } {
+  const stats = parseCommandStats(info);
+  let inner = 0;
+  for (const [name, s] of stats) if (!HARNESS_COMMANDS.has(name.split("|")[0] as string)) inner += s.calls;
+  return { usecPerCall: (stats.get("evalsha")?.usec ?? 0) / calls, commandsPerCall: inner / calls };
+}
+
 /** Numeric fields of an INFO section (`used_cpu_user`, `total_net_input_bytes`, ...). */
 export function parseInfoNumbers(info: string): Record<string, number> {
   const out: Record<string, number> = {};

@@ -20,6 +20,7 @@ import { composeService } from "../src/compose.js";
 import { SERVE_LUA } from "../src/store/lua/serve.js";
 import { startRedis } from "../tests/helpers/redis-server.js";
 import { generateCatalog } from "./catalog.js";
+import { scriptCallFigures } from "./redis.js";
 import { createDecisionPool } from "./requests.js";
 
 const campaigns = Number(process.argv[2] ?? 1000);
@@ -97,11 +98,9 @@ try {
       const sha = (await client.script("LOAD", v.lua)) as string;
       await client.config("RESETSTAT");
       for (let i = 0; i < v.calls.length; i += 16) await Promise.all(v.calls.slice(i, i + 16).map((a) => client.evalsha(sha, a[0] as string, ...a.slice(1))));
-      const info = await client.info("commandstats");
-      const stats = [...info.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].map((m) => ({ name: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) }));
-      const evalsha = stats.find((s) => s.name === "evalsha");
-      (perCall[name] ??= []).push((evalsha?.usec ?? 0) / v.calls.length);
-      inner[name] = stats.filter((s) => !["evalsha", "config", "info", "flushall", "script"].includes(s.name)).reduce((n, s) => n + s.calls, 0) / v.calls.length;
+      const figures = scriptCallFigures(await client.info("commandstats"), v.calls.length);
+      (perCall[name] ??= []).push(figures.usecPerCall);
+      inner[name] = figures.commandsPerCall;
     }
   }
   await client.quit();

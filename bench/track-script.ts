@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import { createKeys } from "../src/store/keys.js";
 import { TRACK_LUA } from "../src/store/lua/track.js";
 import { startRedis } from "../tests/helpers/redis-server.js";
+import { scriptCallFigures } from "./redis.js";
 
 const beacons = Number(process.argv[2] ?? 6000);
 const rounds = Number(process.argv[3] ?? 6);
@@ -52,10 +53,9 @@ try {
         }),
       );
     }
-    const info = await client.info("commandstats");
-    const stats = [...info.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].map((m) => ({ name: m[1] as string, calls: Number(m[2]), usec: Number(m[3]) }));
-    perCall.push((stats.find((s) => s.name === "evalsha")?.usec ?? 0) / beacons);
-    inner = stats.filter((s) => !["evalsha", "config", "info", "flushall", "script"].includes(s.name)).reduce((n, s) => n + s.calls, 0) / beacons;
+    const figures = scriptCallFigures(await client.info("commandstats"), beacons);
+    perCall.push(figures.usecPerCall);
+    inner = figures.commandsPerCall;
   }
   await client.quit();
   const sorted = [...perCall].sort((a, b) => a - b);
