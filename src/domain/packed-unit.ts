@@ -81,11 +81,6 @@ export function packUnit(unit: Unit): Unit {
   return unit instanceof PackedUnit ? unit : new PackedUnit(unit);
 }
 
-/** The unit as plain objects (a unit that is not packed is returned as it is). */
-export function plainUnit(unit: Unit): Unit {
-  return unit instanceof PackedUnit ? unit.unpack() : unit;
-}
-
 /** An entity whose properties can be copied and walked: packed units unpacked, anything else as it is. */
 export function plainEntity<T>(entity: T): T {
   return entity instanceof PackedUnit ? (entity.unpack() as T) : entity;

@@ -5,7 +5,7 @@
  */
 import type { Unit } from "./catalog-schema.js";
 import { hashString } from "./intern.js";
-import { plainUnit } from "./packed-unit.js";
+import { plainEntity } from "./packed-unit.js";
 
 export interface TrackingUrls {
   readonly click: string;
@@ -110,7 +110,7 @@ function templateFor(unit: Unit, advertiserId: string, sponsorName: string): Htm
   if (template) templates.delete(unit);
   if (!template || template.advertiserId !== advertiserId || template.sponsor !== sponsorName) {
     const cached = template !== undefined;
-    template = buildTemplate(plainUnit(unit), advertiserId, sponsorName);
+    template = buildTemplate(plainEntity(unit), advertiserId, sponsorName);
     if (!cached && !admit(unit)) return template;
   }
   templates.set(unit, template);

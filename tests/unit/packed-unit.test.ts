@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { UnitSchema, type Unit } from "../../src/domain/catalog-schema.js";
 import { fieldChanges, sameJson } from "../../src/domain/catalog-diff.js";
-import { PackedUnit, packUnit, plainEntity, plainUnit } from "../../src/domain/packed-unit.js";
+import { PackedUnit, packUnit, plainEntity } from "../../src/domain/packed-unit.js";
 import { renderUnitWithJson, type TrackingUrls } from "../../src/domain/payload.js";
 
 /** Text with what JSON and HTML escape, line separators, astral characters and lone quotes. */
@@ -45,7 +45,7 @@ describe("PackedUnit", () => {
         const packed = packUnit(unit);
         expect(packed).toBeInstanceOf(PackedUnit);
         expect(JSON.stringify(packed)).toBe(JSON.stringify(unit));
-        expect(plainUnit(packed)).toStrictEqual(unit);
+        expect(plainEntity(packed)).toStrictEqual(unit);
       }),
       { seed: 1919, numRuns: 300 },
     );
@@ -74,7 +74,7 @@ describe("PackedUnit", () => {
     // Units are stored validated (an image's alt and the label defaulted), but a unit from an
     // older record may lack them: packing must not invent them.
     const bare = { id: "u", campaignId: "c", format: "native-card", headline: "h", body: "b", image: { url: "https://i.example/a.jpg", width: 2, height: 3 }, cta: { text: "t", url: "https://l.example/" } } as unknown as Unit;
-    expect(plainUnit(packUnit(bare))).toStrictEqual(bare);
+    expect(plainEntity(packUnit(bare))).toStrictEqual(bare);
     expect(JSON.stringify(packUnit(bare))).toBe(JSON.stringify(bare));
   });
 

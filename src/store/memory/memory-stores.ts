@@ -59,7 +59,7 @@ export function createMemoryCatalogStore(): CatalogStore {
         const before = t.get(w.id) ?? null;
         if (w.after === null || w.after === undefined) t.delete(w.id);
         else t.set(w.id, structuredClone(plainEntity(w.after)));
-        return { kind: w.kind, id: w.id, before: before === null ? null : structuredClone(before), after: w.after === undefined || w.after === null ? null : plainEntity(w.after) };
+        return { kind: w.kind, id: w.id, before: before === null ? null : structuredClone(before), after: plainEntity(w.after ?? null) };
       });
       version++;
       const record = { version, at: m.at, actor: m.actor, action: m.action, changes };
