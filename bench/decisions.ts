@@ -8,8 +8,9 @@
  *      `PUT /v1/admin/catalog`, time a forced rebuild, and stop it; then start a second one, the
  *      decision instance, which loads the catalog from Redis (timed), then a full GC of it (`--settle`),
  *   3. autocannon, in turn: GET /__bench/empty, GET /__bench/redis (one Redis round trip),
- *      POST /v1/decisions (rotating bodies and user keys), then decisions at a fixed rate of half
- *      the measured maximum,
+ *      POST /__bench/floor, /__bench/io, /__bench/io-capped, /__bench/io-signed (lower bounds on
+ *      a decision's cost, see bench/server.ts), POST /v1/decisions (rotating bodies and user keys),
+ *      then decisions at a fixed rate of half the measured maximum,
  *   4. read Redis's own INFO (commandstats, CPU, bytes) around each run, and the server's RSS, CPU,
  *      event-loop utilisation and garbage collections from /__bench/stats,
  *   5. change under load: the fixed-rate load once without changes, once with three single-campaign
@@ -18,7 +19,8 @@
  *
  * Options: --quick, --sizes=1000,10000, --duration=10 (s), --connections=50, --seed=42,
  *          --warmup=2 (s), --log-level=warn, --store-timeout-ms=10000, --profile, --probe=300,
- *          --alloc-profile, --sanity=100, --pin, --settle=false, --change-windows=1, --out=bench/results/latest.json (see bench/README.md)
+ *          --alloc-profile, --sanity=100, --pin, --settle=false, --change-windows=1, --bound=0 (rounds),
+ *          --out=bench/results/latest.json (see bench/README.md)
  *
  * STORE_TIMEOUT_MS: the service's default per-call Redis deadline is 30 ms. Under a saturating
  * closed-loop load the event loop is busy for longer than that between reading a reply and
@@ -79,6 +81,12 @@ interface Options {
    * a better sample.
    */
   changeWindows: number;
+  /**
+   * Rounds of the bound runs per size (default 0: none): the empty, one-round-trip, io, io-capped,
+   * io-signed and decision routes in turn, each for `duration` seconds, so that every ratio is taken
+   * within one round and a slow spell of the machine falls on all routes of a round alike.
+   */
+  boundRounds: number;
 }
 
 function badOption(name: string): never {
@@ -111,6 +119,7 @@ function parseOptions(argv: string[]): Options {
     pin: flags.get("pin") === "true",
     settle: flags.get("settle") !== "false",
     changeWindows: Math.max(1, num("change-windows", 1)),
+    boundRounds: Math.max(0, num("bound", 0)),
   };
 }
 
@@ -598,6 +607,35 @@ async function measured(
   return run;
 }
 
+/** The routes of a bound round, in the order they run: name, path, method. */
+const BOUND_ROUTES = [
+  ["empty", "/__bench/empty", "GET"],
+  ["redis", "/__bench/redis", "GET"],
+  ["io", "/__bench/io", "POST"],
+  ["ioCapped", "/__bench/io-capped", "POST"],
+  ["ioSigned", "/__bench/io-signed", "POST"],
+  ["decisions", "/v1/decisions", "POST"],
+] as const;
+
+/** One bound round: req/s per route and each route's rate ÷ the round's empty and 1-RT routes. */
+interface BoundRound {
+  rps: Record<string, number>;
+  toEmpty: Record<string, number>;
+  toRedis: Record<string, number>;
+}
+
+function ratiosTo(rps: Record<string, number>, base: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rps)) if (k !== base) out[k] = v / (rps[base] as number);
+  return out;
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 function decisionRequests(pool: DecisionPool, counter: { n: number }, tally?: DecisionTally, path = "/v1/decisions"): autocannon.Request[] {
   return [
     {
@@ -708,6 +746,8 @@ interface ProfileSummary {
 
 interface SizeResult {
   campaigns: number;
+  /** `--bound=N`: the alternated rounds of the baselines and decisions. */
+  bound?: BoundRound[];
   code: Record<string, unknown>;
   loadAverageAtStart: number[];
   catalog: { shape: CatalogShape; bytes: number; generateMs: number };
@@ -722,7 +762,7 @@ interface SizeResult {
   /** The server's memory when the measured runs start (after the full GC of `--settle`, if on). */
   beforeRuns: { settled: boolean; rssMB: number; heapUsedMB: number; heapTotalMB: number };
   backgroundRedisCallsPerSecond: number;
-  runs: { empty: RunResult; redis: RunResult; floor: RunResult; decisions: RunResult; fixedRate: RunResult };
+  runs: { empty: RunResult; redis: RunResult; floor: RunResult; io?: RunResult; ioSigned?: RunResult; ioCapped?: RunResult; decisions: RunResult; fixedRate: RunResult };
   /** The first change-under-load window (the tables show it). */
   change: ChangeResult;
   /** Every window, the first included, with `--change-windows` > 1. */
@@ -892,6 +932,17 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const floorRequests = (): autocannon.Request[] => decisionRequests(pool, counter, undefined, "/__bench/floor");
     await warm({ ...common, url: floorUrl, requests: floorRequests() });
     const floor = await measured("POST /__bench/floor", server, redis, opts.connections, closed({ ...common, url: floorUrl, duration: opts.duration, requests: floorRequests() }));
+    // The contract's I/O alone (no validation), then with the least cap script, then with the least
+    // cryptography (see bench/server.ts): upper bounds on any decision's rate on this server.
+    const ioRun = async (path: string): Promise<RunResult> => {
+      const url = `${base}${path}`;
+      const requests = (): autocannon.Request[] => decisionRequests(pool, counter, undefined, path);
+      await warm({ ...common, url, requests: requests() });
+      return measured(`POST ${path}`, server, redis, opts.connections, closed({ ...common, url, duration: opts.duration, requests: requests() }));
+    };
+    const io = await ioRun("/__bench/io");
+    const ioCapped = await ioRun("/__bench/io-capped");
+    const ioSigned = await ioRun("/__bench/io-signed");
     const decisionUrl = `${base}/v1/decisions`;
     await warm({ ...common, url: decisionUrl, requests: decisionRequests(pool, counter) });
     if (opts.profile) await call(`${base}/__bench/profile/start`, { method: "POST" });
@@ -970,6 +1021,18 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       );
     }
     const change = changes[0] as ChangeResult;
+    // Bound rounds: each route's req/s and its ratios to the round's empty and 1-RT routes.
+    const bound: BoundRound[] = [];
+    for (let round = 0; round < opts.boundRounds; round++) {
+      const rps: Record<string, number> = {};
+      for (const [name, path, method] of BOUND_ROUTES) {
+        const url = `${base}${path}`;
+        const options: CannonOptions = method === "GET" ? { ...common, url } : { ...common, url, requests: path === "/v1/decisions" ? decisionRequests(pool, counter) : decisionRequests(pool, counter, undefined, path) };
+        await warm(options);
+        rps[name] = (await measured(`bound ${round + 1}: ${method} ${path}`, server, redis, opts.connections, closed({ ...options, duration: opts.duration }))).rps;
+      }
+      bound.push({ rps, toEmpty: ratiosTo(rps, "empty"), toRedis: ratiosTo(rps, "redis") });
+    }
     const after = await serverStats(base);
     const afterGc = await serverStats(base, false, true);
 
@@ -991,9 +1054,10 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       beforeRuns,
       // The empty route touches no Redis: what it sees is the service's background work.
       backgroundRedisCallsPerSecond: empty.redis.totalCalls / empty.durationS,
-      runs: { empty, redis: redisRun, floor, decisions, fixedRate: fixed },
+      runs: { empty, redis: redisRun, floor, io, ioSigned, ioCapped, decisions, fixedRate: fixed },
       change,
       ...(changes.length > 1 ? { changeWindows: changes } : {}),
+      ...(bound.length > 0 ? { bound } : {}),
       ...(profile ? { profile } : {}),
       summary: {
         decisionsRps: decisions.rps,
@@ -1146,7 +1210,7 @@ export function renderTables(results: SizeResult[]): string {
   const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : String(n));
   const runRows: string[][] = [];
   for (const r of results) {
-    for (const run of [r.runs.empty, r.runs.redis, ...(r.runs.floor ? [r.runs.floor] : []), r.runs.decisions, r.runs.fixedRate]) {
+    for (const run of [r.runs.empty, r.runs.redis, ...(r.runs.floor ? [r.runs.floor] : []), ...(r.runs.io ? [r.runs.io] : []), ...(r.runs.ioCapped ? [r.runs.ioCapped] : []), ...(r.runs.ioSigned ? [r.runs.ioSigned] : []), r.runs.decisions, r.runs.fixedRate]) {
       runRows.push([
         k(r.campaigns),
         run.route,
@@ -1210,7 +1274,33 @@ export function renderTables(results: SizeResult[]): string {
       String(r.change.load.non2xx + r.change.control.load.non2xx),
     ]),
   );
-  return `${t1}\n\n${t2}\n\n${t3}\n\n${t4}\n`;
+  // What the contract's own I/O allows: each route's rate ÷ the empty and the one-round-trip route.
+  // A decision does everything the io-capped and io-signed routes do, so its ratios cannot exceed theirs.
+  const withIo = results.filter((r) => r.runs.io && r.runs.ioSigned && r.runs.ioCapped);
+  const t5 = withIo.length === 0 ? "" : table(
+    ["campaigns", "route", "÷ empty route", "÷ 1-RT route"],
+    withIo.flatMap((r) =>
+      [r.runs.floor, r.runs.io as RunResult, r.runs.ioCapped as RunResult, r.runs.ioSigned as RunResult, r.runs.decisions].map((run) => [k(r.campaigns), run.route, fmt(run.rps / r.runs.empty.rps, 2), fmt(run.rps / r.runs.redis.rps, 2)]),
+    ),
+  );
+  const withBound = results.filter((r) => r.bound && r.bound.length > 0);
+  const boundNames: readonly (readonly [string, string])[] = [["io", "POST /__bench/io"], ["ioCapped", "POST /__bench/io-capped"], ["ioSigned", "POST /__bench/io-signed"], ["decisions", "POST /v1/decisions"]];
+  const range = (xs: number[]): string => `${fmt(median(xs), 2)} (${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)})`;
+  const t6 = withBound.length === 0 ? "" : table(
+    ["campaigns", "route", "rounds", "req/s median", "÷ empty route: median (range)", "÷ 1-RT route: median (range)"],
+    withBound.flatMap((r) => {
+      const rounds = r.bound as BoundRound[];
+      return boundNames.map(([name, label]) => [
+        k(r.campaigns),
+        label,
+        String(rounds.length),
+        fmt(median(rounds.map((b) => b.rps[name] as number)), 0),
+        range(rounds.map((b) => b.toEmpty[name] as number)),
+        range(rounds.map((b) => b.toRedis[name] as number)),
+      ]);
+    }),
+  );
+  return `${t1}\n\n${t2}\n\n${t3}\n\n${t4}\n${t5 ? `\n${t5}\n` : ""}${t6 ? `\n${t6}\n` : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@
  *                             same body read, parsed and validated as a decision, one INCR, and
  *                             the same response bytes (a real decision's JSON, captured once) with
  *                             the decision route's CORS middleware; no selection, no signing
+ *   POST /__bench/io, /__bench/io-capped, /__bench/io-signed: the floor without validation, then
+ *                             with the least cap script, then with the least cryptography (see
+ *                             their comment below): lower bounds on any decision's cost
  *   GET  /__bench/stats       memory (`?gc=1`: after a full GC), CPU, event-loop utilisation, garbage collections
  *                             (count and main-thread pause by kind, since start), snapshot/index shape, and the
  *                             service's own counters (decisions, fills, no-fills, degraded, store
@@ -38,7 +41,9 @@ import { dirname, relative, resolve } from "node:path";
 import { findSourceMap } from "node:module";
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { createHmac, createSecretKey } from "node:crypto";
 import { serve } from "@hono/node-server";
+import type { Context } from "hono";
 import { pageCors } from "../src/http/cors.js";
 import { Redis } from "ioredis";
 import { parseConfigOrExit } from "../src/config.js";
@@ -48,7 +53,7 @@ import { loadNodeAssets } from "../src/node-assets.js";
 import { PROJECT_ROOT } from "../src/project-root.js";
 import { candidateEntries, compileCatalog, ineligibility, openEntries, type CatalogSnapshot } from "../src/domain/catalog-snapshot.js";
 import { buildPageContext } from "../src/domain/context.js";
-import { parseBody, DECISION_BODY_LIMIT } from "../src/http/body.js";
+import { parseBody, readJson, validate, DECISION_BODY_LIMIT } from "../src/http/body.js";
 import { DecisionRequestSchema } from "../src/routes/decisions.schema.js";
 import { requestFacts } from "../src/routes/decisions.js";
 import type { Span, TimeInput } from "@opentelemetry/api";
@@ -262,6 +267,54 @@ async function main(): Promise<void> {
     c.header("Content-Type", "application/json");
     return c.body(floorResponse);
   });
+
+  // Lower bounds on any decision's cost, with nothing left in them to be argued away:
+  //   /__bench/io         the contract's I/O alone: the floor without schema validation (the body
+  //                       only read, size-checked, decoded and `JSON.parse`d by the service's own
+  //                       reader), one INCR, the same response bytes;
+  //   /__bench/io-capped  the INCR replaced by the least a decision that honours frequency caps
+  //                       asks of Redis: one script that checks and counts the caps of 3 winners
+  //                       (the pool asks for 4 units; three quarters of the bench's campaigns are
+  //                       capped), one counter each: GET, INCR, EXPIRE when the window starts; no
+  //                       spare candidates, page view memory, report counters or event log;
+  //   /__bench/io-signed  io-capped plus the least cryptography: one HMAC-SHA256 for the whole
+  //                       decision's tracking tokens (its output could be cut into per-unit,
+  //                       per-event tags) and one keyed hash of the reader's key (never stored raw).
+  // A decision does all of this and more (validation, selection, rendering, 12 token signatures),
+  // so its rate cannot exceed these routes' rates, whatever its own logic costs.
+  const ioSecret = createSecretKey(Buffer.from("bench-io-secret-0123456789abcdef"));
+  probe.defineCommand("benchCaps", {
+    numberOfKeys: 3,
+    lua: "local out = {} for i, k in ipairs(KEYS) do local n = tonumber(redis.call('GET', k) or '0') if n < 3 then if redis.call('INCR', k) == 1 then redis.call('EXPIRE', k, 86400) end out[i] = 1 else out[i] = 0 end end return out",
+  });
+  const benchCaps = (probe as unknown as { benchCaps(...args: string[]): Promise<number[]> }).benchCaps.bind(probe);
+  let ioSeq = 0;
+  const ioRoute = (capped: boolean, signed: boolean) => async (c: Context) => {
+    const value = await readJson(c, { maxBytes: DECISION_BODY_LIMIT, textPlain: true });
+    floorResponse ??= JSON.stringify((await service.decisions.decide(validate(DecisionRequestSchema, value), requestFacts(c))).response);
+    let tags = "";
+    if (capped) {
+      const key = (value as { user?: { key?: unknown } }).user?.key;
+      let user = typeof key === "string" ? key : "";
+      if (signed) {
+        const exp = String(Math.floor(Date.now() / 1000) + 86400);
+        tags = createHmac("sha256", ioSecret).update(`v1|d_${(ioSeq++).toString(36)}|mid-1|c-000562|c-000562-u1|end-1|c-000119|c-000119-u1|c-000911|c-000911-u1|c-000209|c-000209-u1|${exp}`).digest("base64url").slice(0, 8);
+        user = createHmac("sha256", ioSecret).update(user).digest("base64url").slice(0, 22);
+      }
+      const at = ioSeq++ % 997;
+      await benchCaps(`bench:{u:${user}}:c${at}:1d`, `bench:{u:${user}}:c${at + 1}:1d`, `bench:{u:${user}}:c${at + 2}:1d`);
+    } else {
+      await probe.incr("bench:io");
+    }
+    c.header("Cache-Control", "no-store");
+    c.header("Content-Type", "application/json");
+    if (tags) c.header("X-Bench-Tags", tags);
+    return c.body(floorResponse);
+  };
+  for (const [path, capped, signed] of [["/__bench/io", false, false], ["/__bench/io-capped", true, false], ["/__bench/io-signed", true, true]] as const) {
+    app.use(path, pageCors({ origin: (origin) => origin || "*", allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["Content-Type"], maxAgeSeconds: 86400 }));
+    app.post(path, ioRoute(capped, signed));
+  }
 
   /** Units in the snapshot (reached through their campaigns). */
   const unitCount = (snapshot: CatalogSnapshot): number => {
