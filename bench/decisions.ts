@@ -1026,7 +1026,9 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const bound: BoundRound[] = [];
     for (let round = 0; round < opts.boundRounds; round++) {
       const rps: Record<string, number> = {};
-      for (const [name, path, method] of BOUND_ROUTES) {
+      // Every second round runs the routes in reverse order, so a machine that slows down (or
+      // speeds up) within a round does not always favour the same routes.
+      for (const [name, path, method] of round % 2 === 0 ? BOUND_ROUTES : [...BOUND_ROUTES].reverse()) {
         const url = `${base}${path}`;
         const options: CannonOptions = method === "GET" ? { ...common, url } : { ...common, url, requests: path === "/v1/decisions" ? decisionRequests(pool, counter) : decisionRequests(pool, counter, undefined, path) };
         await warm(options);
