@@ -42,6 +42,7 @@ import autocannon from "autocannon";
 import { generateCatalog, type CatalogShape } from "./catalog.js";
 import { redisDelta, sampleRedis, startRedis, freePort, type BenchRedis, type CommandStat, type RedisSample } from "./redis.js";
 import { createDecisionPool, type DecisionPool } from "./requests.js";
+import { median } from "./stats.js";
 import type { Stall } from "./server.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -628,12 +629,6 @@ function ratiosTo(rps: Record<string, number>, base: string): Record<string, num
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(rps)) if (k !== base) out[k] = v / (rps[base] as number);
   return out;
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? NaN : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function decisionRequests(pool: DecisionPool, counter: { n: number }, tally?: DecisionTally, path = "/v1/decisions"): autocannon.Request[] {

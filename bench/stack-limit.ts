@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { createDecisionPool } from "./requests.js";
 import { startRedis } from "./redis.js";
+import { median } from "./stats.js";
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -77,11 +78,6 @@ async function realResponses(): Promise<string[]> {
   return out;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 async function main(): Promise<void> {
   if (process.argv[2] === "--serve") return serveMode(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] as string);
