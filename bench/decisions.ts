@@ -916,25 +916,20 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
     const warm = async (options: CannonOptions): Promise<void> => {
       if (opts.warmupS > 0) await cannon({ ...options, duration: opts.warmupS });
     };
-    const emptyOptions: CannonOptions = { ...common, url: `${base}/__bench/empty` };
-    await warm(emptyOptions);
-    const empty = await measured("GET /__bench/empty", server, redis, opts.connections, closed({ ...emptyOptions, duration: opts.duration }));
-    const redisOptions: CannonOptions = { ...common, url: `${base}/__bench/redis` };
-    await warm(redisOptions);
-    const redisRun = await measured("GET /__bench/redis", server, redis, opts.connections, closed({ ...redisOptions, duration: opts.duration }));
+    // One closed-loop run of a route (decision bodies for POST), after its warm-up.
+    const routeRun = async (label: string, path: string, method: "GET" | "POST"): Promise<RunResult> => {
+      const url = `${base}${path}`;
+      const options = (): CannonOptions => (method === "GET" ? { ...common, url } : { ...common, url, requests: decisionRequests(pool, counter, undefined, path) });
+      await warm(options());
+      return measured(label, server, redis, opts.connections, closed({ ...options(), duration: opts.duration }));
+    };
+    const empty = await routeRun("GET /__bench/empty", "/__bench/empty", "GET");
+    const redisRun = await routeRun("GET /__bench/redis", "/__bench/redis", "GET");
     // The contract's floor: the decision bodies in, a decision's bytes out, one INCR (see bench/server.ts).
-    const floorUrl = `${base}/__bench/floor`;
-    const floorRequests = (): autocannon.Request[] => decisionRequests(pool, counter, undefined, "/__bench/floor");
-    await warm({ ...common, url: floorUrl, requests: floorRequests() });
-    const floor = await measured("POST /__bench/floor", server, redis, opts.connections, closed({ ...common, url: floorUrl, duration: opts.duration, requests: floorRequests() }));
+    const floor = await routeRun("POST /__bench/floor", "/__bench/floor", "POST");
     // The contract's I/O alone (no validation), then with the least cap script, then with the least
     // cryptography (see bench/server.ts): upper bounds on any decision's rate on this server.
-    const ioRun = async (path: string): Promise<RunResult> => {
-      const url = `${base}${path}`;
-      const requests = (): autocannon.Request[] => decisionRequests(pool, counter, undefined, path);
-      await warm({ ...common, url, requests: requests() });
-      return measured(`POST ${path}`, server, redis, opts.connections, closed({ ...common, url, duration: opts.duration, requests: requests() }));
-    };
+    const ioRun = (path: string): Promise<RunResult> => routeRun(`POST ${path}`, path, "POST");
     // Not in the quick run, which must stay under a minute (`--bound` runs them either way).
     const io = opts.quick ? undefined : await ioRun("/__bench/io");
     const ioCapped = opts.quick ? undefined : await ioRun("/__bench/io-capped");
@@ -1024,10 +1019,7 @@ async function runSize(size: number, opts: Options, redis: BenchRedis, pool: Dec
       // Every second round runs the routes in reverse order, so a machine that slows down (or
       // speeds up) within a round does not always favour the same routes.
       for (const [name, path, method] of round % 2 === 0 ? BOUND_ROUTES : [...BOUND_ROUTES].reverse()) {
-        const url = `${base}${path}`;
-        const options: CannonOptions = method === "GET" ? { ...common, url } : { ...common, url, requests: path === "/v1/decisions" ? decisionRequests(pool, counter) : decisionRequests(pool, counter, undefined, path) };
-        await warm(options);
-        rps[name] = (await measured(`bound ${round + 1}: ${method} ${path}`, server, redis, opts.connections, closed({ ...options, duration: opts.duration }))).rps;
+        rps[name] = (await routeRun(`bound ${round + 1}: ${method} ${path}`, path, method)).rps;
       }
       bound.push({ rps, toEmpty: ratiosTo(rps, "empty"), toRedis: ratiosTo(rps, "redis") });
     }

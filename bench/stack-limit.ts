@@ -17,13 +17,13 @@
  * It prints req/s per route and round, and each route ÷ /empty and ÷ /redis (median and range).
  */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { createDecisionPool } from "./requests.js";
-import { startRedis } from "./redis.js";
+import { freePort, startRedis } from "./redis.js";
 import { median } from "./stats.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -78,7 +78,6 @@ async function realResponses(): Promise<string[]> {
   return out;
 }
 
-
 async function main(): Promise<void> {
   if (process.argv[2] === "--serve") return serveMode(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] as string);
   const rounds = Number(process.argv[2] ?? 5);
@@ -88,7 +87,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sp-stack-limit-"));
   const file = join(dir, "responses.json");
   writeFileSync(file, JSON.stringify(responses));
-  const port = 9000 + Math.floor(Math.random() * 900);
+  const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", SELF, "--serve", String(port), String(redis.port), file], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "production" } });
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`server exited (${code})`)));
@@ -126,6 +125,7 @@ async function main(): Promise<void> {
     process.stdout.write(`| ${post ? "POST" : "GET"} ${path} | ${Math.round(median(rps[name] as number[])).toLocaleString("en-US")} | ${range(ratio[name]?.empty ?? [])} | ${range(ratio[name]?.redis ?? [])} |\n`);
   }
   child.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
   await redis.stop();
   process.exit(0);
 }
